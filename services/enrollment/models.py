@@ -1,0 +1,96 @@
+"""Enrollment's own tables."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Uuid, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.persistence.tables import add_messaging_tables
+from shared.persistence.types import BigId, UtcDateTime
+
+OPEN_SQL = "status NOT IN ('cancelled', 'refunded', 'expired', 'certified')"
+
+metadata = MetaData()
+add_messaging_tables(metadata)
+
+
+class Model(DeclarativeBase):
+    metadata = metadata
+
+
+class TrainingBase(Model):
+    __tablename__ = "training_bases"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(String(200))
+    authorized_from: Mapped[date] = mapped_column(Date)
+    authorized_until: Mapped[date] = mapped_column(Date)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Learner(Model):
+    """One person, found again by the keyed hash of their ID number."""
+    __tablename__ = "learners"
+    learner_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    full_name: Mapped[str] = mapped_column(String(100))
+    mobile: Mapped[str] = mapped_column(String(20))
+
+
+class Enrollment(Model):
+    __tablename__ = "enrollments"
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    learner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("learners.learner_id"))
+    base_code: Mapped[str] = mapped_column(ForeignKey("training_bases.code"))
+    level: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(32))
+    full_name: Mapped[str] = mapped_column(String(100))
+    education_tier: Mapped[str] = mapped_column(String(40))
+    education_status: Mapped[str] = mapped_column(String(20))
+    related_work_months: Mapped[int] = mapped_column(Integer)
+    work_months_since_l4: Mapped[int] = mapped_column(Integer, default=0)
+    sector: Mapped[str] = mapped_column(String(40))
+    invoice_title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # What the other services reported, for the base to follow.
+    order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    amount_due_fen: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    account_valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    exam_score: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    exam_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    certificate_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+    __table_args__ = (
+        Index("ix_enrollments_base_status", "base_code", "status"),
+        # One open enrollment per learner and level, enforced by the database too.
+        Index("uq_open_enrollment", "learner_id", "level", unique=True,
+              sqlite_where=text(OPEN_SQL), postgresql_where=text(OPEN_SQL)),
+    )
+
+
+class StatusChange(Model):
+    """Every move of an enrollment, with when and why."""
+    __tablename__ = "status_changes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrollments.enrollment_id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(32))
+    cause: Mapped[str] = mapped_column(String(100))
+    cause_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RegisteredCertificate(Model):
+    """Enrollment's projection of `certificate.issued`: the L3 rule reads it."""
+    __tablename__ = "registered_certificates"
+    certificate_number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
+    level: Mapped[str] = mapped_column(String(2))
+    issued_on: Mapped[date] = mapped_column(Date)
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid)

@@ -1,0 +1,92 @@
+"""Enrollment's API payloads."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from .domain.eligibility import STATUSES, TIERS
+
+LEVELS = ("L4", "L3")
+# Who the program is for (domain.md): recorded per learner, used in reports.
+SECTORS = ("power", "petrochemicals", "steel", "cement", "coal", "nonferrous_metals", "aviation",
+           "finance", "new_energy", "carbon_verification", "carbon_trading",
+           "environmental_protection", "low_carbon_consulting", "other")
+
+
+class BaseRegistration(Schema):
+    code = fields.Str(required=True, validate=validate.Regexp(r"^[A-Z0-9-]{2,32}$",
+                      error="2-32 capital letters, digits or '-'"))
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    contact = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    authorized_from = fields.Date(required=True)
+    authorized_until = fields.Date(required=True)
+
+    @validates_schema
+    def _period(self, data, **kwargs):
+        if data["authorized_until"] < data["authorized_from"]:
+            raise ValidationError("ends before it starts", "authorized_until")
+
+
+class TrainingBase(Schema):
+    code = fields.Str()
+    name = fields.Str()
+    contact = fields.Str()
+    authorized_from = fields.Date()
+    authorized_until = fields.Date()
+    suspended = fields.Bool()
+
+
+class Education(Schema):
+    tier = fields.Str(required=True, validate=validate.OneOf(TIERS))
+    status = fields.Str(required=True, validate=validate.OneOf(STATUSES))
+
+
+class Application(Schema):
+    full_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    id_number = fields.Str(required=True, validate=validate.Length(equal=18))
+    mobile = fields.Str(required=True)
+    level = fields.Str(required=True, validate=validate.OneOf(LEVELS))
+    education = fields.Nested(Education, required=True)
+    related_work_months = fields.Int(required=True, strict=True, validate=validate.Range(0, 720))
+    work_months_since_l4 = fields.Int(strict=True, load_default=0, validate=validate.Range(0, 720),
+                                      metadata={"description": "L3 by certificate: months of related "
+                                                "work since the L4 certificate's issue"})
+    sector = fields.Str(required=True, validate=validate.OneOf(SECTORS))
+    invoice_title = fields.Str(load_default=None, validate=validate.Length(max=200))
+
+
+class StatusChange(Schema):
+    from_status = fields.Str(allow_none=True)
+    to_status = fields.Str()
+    cause = fields.Str()
+    at = fields.AwareDateTime()
+
+
+class Enrollment(Schema):
+    enrollment_id = fields.UUID()
+    learner_id = fields.UUID()
+    level = fields.Str()
+    status = fields.Str()
+    full_name = fields.Str()
+    id_number_masked = fields.Str()
+    mobile_masked = fields.Str()
+    base_code = fields.Str()
+    sector = fields.Str()
+    submitted_at = fields.AwareDateTime()
+    order_id = fields.UUID(allow_none=True)
+    amount_due_fen = fields.Int(allow_none=True)
+    paid_at = fields.AwareDateTime(allow_none=True)
+    account_valid_until = fields.Date(allow_none=True)
+    exam_attempts = fields.Int()
+    exam_score = fields.Str(allow_none=True)
+    certificate_number = fields.Str(allow_none=True)
+    history = fields.List(fields.Nested(StatusChange))
+
+
+class EnrollmentList(Schema):
+    items = fields.List(fields.Nested(Enrollment))
+    total = fields.Int()
+
+
+class EnrollmentQuery(Schema):
+    status = fields.Str(validate=validate.Length(max=32))
+    level = fields.Str(validate=validate.OneOf(LEVELS))
+    limit = fields.Int(load_default=50, validate=validate.Range(1, 500))
+    offset = fields.Int(load_default=0, validate=validate.Range(0))

@@ -1,0 +1,40 @@
+"""Events produced by the learning service."""
+from marshmallow import fields, validate
+
+from .fields import day, described, level, moment, text, uuid
+from .registry import EventData, contract
+
+
+@contract("learning.account-opened", 1, producer="learning", consumers=("enrollment",))
+class AccountOpened(EventData):
+    """Payment opened the learner's learning account: it accepts study progress
+    from valid_from through valid_until, end of day Asia/Shanghai."""
+
+    account_id = uuid("The learning account.")
+    enrollment_id = uuid("The enrollment.")
+    learner_id = uuid("The learner.")
+    level = level()
+    catalog_version = text("The catalog version the account studies (fixed for its life).")
+    valid_from = day("First day of validity (activation day, Asia/Shanghai).")
+    valid_until = day("Last day of validity, inclusive (6 calendar months, month-end clamped).")
+    opened_at = moment("When the account was opened.")
+
+
+@contract("learning.course-completed", 1, producer="learning",
+          consumers=("enrollment", "exam"))
+class CourseCompleted(EventData):
+    """Every required course of the learner's program is complete: the learner's
+    coursework is complete and they may register for an exam sitting. Emitted
+    exactly once per account."""
+
+    account_id = uuid("The learning account.")
+    enrollment_id = uuid("The enrollment.")
+    learner_id = uuid("The learner.")
+    level = level()
+    catalog_version = text("The catalog version studied.")
+    class_hours_by_category = described(
+        fields.Dict, "Completed class hours per course category.",
+        keys=fields.Str(), values=fields.Int(validate=validate.Range(min=0)))
+    total_class_hours = described(fields.Int, "Completed class hours in all.",
+                                  validate=validate.Range(min=0))
+    completed_at = moment("When the last required course was completed.")

@@ -1,0 +1,350 @@
+"""The event consumer: at-least-once in, exactly-once effects.
+
+One durable queue per service. Messages are taken a batch at a time; the
+consecutive messages of one handler run in one nameko worker and one database
+transaction, each in its own savepoint, with their inbox rows and outgoing events.
+Only after that transaction commits are they acknowledged, with one cumulative ack.
+
+A message whose handler fails is retried through a delay queue (backoff), then
+dead-lettered with the error, its original headers and the attempt count; it never
+blocks what is behind it. An invalid message is dead-lettered at once with its
+validation error. `Defer` (the event arrived before what it needs) retries longer
+before giving up.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import socket
+import time
+import traceback
+import uuid
+from datetime import datetime, timezone
+
+import eventlet
+from eventlet.event import Event as Signal
+from nameko.extensions import Entrypoint, ProviderCollector, SharedExtension, register_entrypoint
+from sqlalchemy.exc import OperationalError
+
+from shared.contracts import InvalidEvent, decode
+from shared.contracts.envelope import peek_id
+from shared.observability import Metrics
+from shared.persistence.database import Database
+from shared.persistence.transaction import already_handled
+
+from . import topology
+from .broker import CONNECTION_ERRORS, ConfirmingPublisher, Outgoing, connect
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_HEADER = "x-cea-attempts"
+
+
+class Defer(Exception):
+    """Raised by a handler when the event came before what it depends on
+    (e.g. `billing.paid` before `enrollment.enrolled`): retry later, do not fail."""
+
+
+class Delivery:
+    """One received message and what became of it."""
+
+    __slots__ = ("message", "tag", "event", "error", "outcome", "attempts")
+
+    def __init__(self, message):
+        self.message = message
+        self.tag = message.delivery_tag
+        self.event = None
+        self.error: BaseException | None = None
+        self.outcome = "pending"
+        headers = message.properties.get("application_headers") or {}
+        self.attempts = int(headers.get(ATTEMPT_HEADER, 0))
+
+    @property
+    def headers(self) -> dict:
+        return dict(self.message.properties.get("application_headers") or {})
+
+
+class Group:
+    """Consecutive deliveries for one handler, handled in one transaction."""
+
+    def __init__(self, database: Database, consumer: str, deliveries: list[Delivery]):
+        self.database = database
+        self.consumer = consumer
+        self.deliveries = deliveries
+
+    def run(self, handler) -> None:
+        with self.database.transaction() as tx:
+            seen = already_handled(tx.session, self.database.inbox, self.consumer,
+                                   [d.event.id for d in self.deliveries])
+            for d in self.deliveries:
+                event_id = str(d.event.id)
+                if event_id in seen:
+                    d.outcome = "duplicate"
+                    continue
+                seen.add(event_id)
+                marks = (len(tx.outgoing), len(tx.handled))
+                try:
+                    with tx.session.begin_nested():
+                        handler(tx.caused_by(d.event), d.event)
+                    tx.mark_handled(self.consumer, d.event)
+                    d.outcome = "done"
+                except OperationalError:
+                    raise  # the database itself is failing: the whole group waits
+                except Exception as exc:  # the handler failed this one event
+                    del tx.outgoing[marks[0]:]
+                    del tx.handled[marks[1]:]
+                    d.outcome, d.error = "failed", exc
+
+
+class GroupFailed(Exception):
+    pass
+
+
+class EventConsumer(ProviderCollector, SharedExtension):
+    database = Database()
+    metrics = Metrics()
+
+    def setup(self):
+        config = self.container.config
+        self.service = self.container.service_name
+        self.uri = config["AMQP_URI"]
+        self.batch_size = int(config.get("EVENT_BATCH_SIZE", 200))
+        self.prefetch = int(config.get("EVENT_PREFETCH", 400))
+        self.idle = float(config.get("EVENT_BATCH_IDLE_SECONDS", 0.005))
+        self.delays_ms = [int(float(s) * 1000) for s in
+                          str(config.get("RETRY_DELAYS_SECONDS", "1,5,30,120")).split(",")]
+        self.max_attempts = int(config.get("RETRY_MAX_ATTEMPTS", len(self.delays_ms) + 1))
+        self.defer_attempts = int(config.get("DEFER_MAX_ATTEMPTS", 40))
+        self.handlers = {}
+        for provider in self._providers:
+            key = provider.contract.key
+            if key in self.handlers:
+                raise ValueError(f"{self.service}: two handlers for {key}")
+            self.handlers[key] = provider
+        self._pending = []
+        self._running = False
+        self._gt = None
+        self.connected = False
+        self.stats = {"done": 0, "duplicate": 0, "failed": 0, "invalid": 0, "dead_lettered": 0}
+
+    def start(self):
+        if self.handlers:
+            self._running = True
+            self._gt = self.container.spawn_managed_thread(self._run, identifier="event-consumer")
+
+    def unregister_provider(self, provider):
+        self.halt()
+        super().unregister_provider(provider)
+
+    def halt(self):
+        """Stop taking messages; the batch in hand is finished and acknowledged."""
+        self._running = False
+        if self._gt is not None and eventlet.getcurrent() is not self._gt:
+            self._gt.wait()
+
+    def kill(self):
+        self._running = False
+        if self._gt is not None:
+            self._gt.kill()
+
+    # -- the loop ---------------------------------------------------------
+
+    def _run(self):
+        backoff = 0.5
+        while self._running:
+            try:
+                conn = connect(self.uri, name=f"{self.service}-consumer:{os.getpid()}")
+            except CONNECTION_ERRORS as exc:
+                log.warning("%s consumer cannot reach the broker: %s", self.service, exc)
+                eventlet.sleep(backoff)
+                backoff = min(backoff * 2, 15)
+                continue
+            backoff = 0.5
+            try:
+                self._consume(conn)
+            except CONNECTION_ERRORS as exc:
+                log.warning("%s consumer lost the broker: %s", self.service, exc)
+            finally:
+                self.connected = False
+                self._pending = []  # unacked: the broker redelivers them
+                try:
+                    conn.collect()
+                except Exception:  # the connection is gone either way
+                    pass
+
+    def _consume(self, conn):
+        channel = conn.channel()
+        topology.declare_exchange(channel)
+        types = {key[0] for key in self.handlers}
+        topology.declare_service_queue(channel, self.service, types)
+        topology.declare_retry_and_dead_letter(channel, self.service, self.delays_ms)
+        channel.basic_qos(0, self.prefetch, False)
+        republisher = ConfirmingPublisher(conn)
+        channel.basic_consume(topology.service_queue(self.service), callback=self._pending.append)
+        self.connected = True
+        while self._running:
+            try:
+                conn.drain_events(timeout=self.idle if self._pending else 1.0)
+                full = len(self._pending) >= self.batch_size
+            except socket.timeout:
+                full = bool(self._pending)
+            conn.heartbeat_tick()
+            if full:
+                batch, self._pending[:] = self._pending[:self.batch_size], self._pending[self.batch_size:]
+                self._process(channel, republisher, batch)
+
+    def _process(self, channel, republisher, messages):
+        with self.metrics.batch_seconds.time():
+            self._process_batch(channel, republisher, messages)
+
+    def _process_batch(self, channel, republisher, messages):
+        deliveries = [self._decode(m) for m in messages]
+        acked_upto = None
+        try:
+            for provider, group in self._groups(deliveries):
+                self._run_group(provider, group)
+                acked_upto = group.deliveries[-1].tag
+        except GroupFailed as exc:
+            log.error("%s: batch stopped, the database failed: %s", self.service, exc.__cause__)
+            if acked_upto is not None:
+                self._settle_failures(republisher, [d for d in deliveries if d.tag <= acked_upto])
+                channel.basic_ack(acked_upto, multiple=True)
+            for d in deliveries:
+                if acked_upto is None or d.tag > acked_upto:
+                    channel.basic_reject(d.tag, requeue=True)
+            eventlet.sleep(1.0)  # let the database recover before the redelivery
+            return
+        self._settle_failures(republisher, deliveries)
+        channel.basic_ack(deliveries[-1].tag, multiple=True)
+        for d in deliveries:
+            self.stats[d.outcome] = self.stats.get(d.outcome, 0) + 1
+            self.metrics.events.labels(d.event.type if d.event else "?", d.outcome).inc()
+            if d.outcome == "done":
+                log.debug("handled %s", d.event.type, extra=self._log_extra(d))
+
+    def _decode(self, message) -> Delivery:
+        d = Delivery(message)
+        try:
+            d.event = decode(message.body)
+        except InvalidEvent as exc:
+            d.outcome, d.error = "invalid", exc
+            return d
+        if d.event.contract.key not in self.handlers:
+            d.outcome = "invalid"
+            d.error = InvalidEvent(f"{self.service} has no handler for {d.event.type} v{d.event.version}")
+        return d
+
+    def _groups(self, deliveries):
+        run, provider = [], None
+        for d in deliveries:
+            if d.outcome != "pending":
+                continue
+            p = self.handlers[d.event.contract.key]
+            if run and p is not provider:
+                yield provider, Group(self.database, self.service, run)
+                run = []
+            provider = p
+            run.append(d)
+        if run:
+            yield provider, Group(self.database, self.service, run)
+
+    def _run_group(self, provider, group: Group):
+        done = Signal()
+
+        def handle_result(worker_ctx, result, exc_info):
+            done.send((result, exc_info))
+            return result, exc_info
+
+        first = group.deliveries[0].event
+        self.container.spawn_worker(provider, (group,), {}, handle_result=handle_result,
+                                    context_data={"correlation_id": str(first.correlation_id)})
+        _, exc_info = done.wait()
+        if exc_info is not None:
+            raise GroupFailed(str(exc_info[1])) from exc_info[1]
+
+    # -- retries and dead letters ------------------------------------------
+
+    def _settle_failures(self, republisher, deliveries):
+        outgoing = []
+        for d in deliveries:
+            if d.outcome in ("failed", "invalid"):
+                outgoing.append(self._failure_message(d))
+        if not outgoing:
+            return
+        confirmed = set(republisher.publish_all(outgoing, mandatory=False))
+        if len(confirmed) != len(outgoing):
+            # Not acknowledged then: the broker redelivers the whole batch.
+            raise ConnectionError("retry/dead-letter publish not confirmed")
+
+    def _failure_message(self, d: Delivery) -> Outgoing:
+        attempts = d.attempts + 1
+        headers = d.headers
+        headers.setdefault("x-cea-original-routing-key", d.message.delivery_info.get("routing_key", ""))
+        headers[ATTEMPT_HEADER] = attempts
+        headers["x-cea-error"] = _describe(d.error)[:4000]
+        headers["x-cea-error-type"] = type(d.error).__name__
+        limit = self.defer_attempts if isinstance(d.error, Defer) else self.max_attempts
+        if d.outcome == "invalid" or attempts >= limit:
+            headers["x-cea-dead-lettered-at"] = datetime.now(timezone.utc).isoformat()
+            headers["x-cea-reason"] = "invalid" if d.outcome == "invalid" else "gave-up"
+            d.outcome = "dead_lettered" if d.outcome == "failed" else d.outcome
+            log.error("dead-lettered after %d attempts: %s", attempts, headers["x-cea-error"],
+                      extra=self._log_extra(d))
+            routing_key = topology.dead_letter_queue(self.service)
+        else:
+            delay = self.delays_ms[min(attempts - 1, len(self.delays_ms) - 1)]
+            routing_key = topology.retry_queue(self.service, delay)
+            log.warning("retry %d in %d ms: %s", attempts, delay, headers["x-cea-error"],
+                        extra=self._log_extra(d))
+        properties = {k: v for k, v in d.message.properties.items() if k != "application_headers"}
+        properties["application_headers"] = headers
+        properties["delivery_mode"] = 2
+        properties.setdefault("message_id", peek_id(d.message.body) or str(uuid.uuid4()))
+        return Outgoing(key=d.tag, body=d.message.body, exchange="", routing_key=routing_key,
+                        properties=properties)
+
+    def _log_extra(self, d: Delivery) -> dict:
+        extra = {"service": self.service}
+        if d.event is not None:
+            extra.update(event_type=d.event.type, event_id=str(d.event.id),
+                         correlation_id=str(d.event.correlation_id))
+        return extra
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, (InvalidEvent, Defer)):
+        return f"{type(exc).__name__}: {exc}"
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+class EventHandler(Entrypoint):
+    consumer = EventConsumer()
+
+    def __init__(self, schema_cls, **kwargs):
+        self.contract = schema_cls.contract
+        super().__init__(**kwargs)
+
+    def setup(self):
+        self.consumer.register_provider(self)
+
+    def stop(self):
+        self.consumer.unregister_provider(self)
+        super().stop()
+
+
+def event_handler(schema_cls):
+    """Declare `fn(self, tx, event)` as the service's handler of an event contract.
+
+    The handler changes state through `tx.session`, emits through `tx.emit`; the
+    consumer provides the transaction, the inbox and the acknowledgement."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def run_group(self, group: Group):
+            group.run(functools.partial(fn, self))
+
+        register_entrypoint(run_group, EventHandler(schema_cls))
+        return run_group
+
+    return decorate

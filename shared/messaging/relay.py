@@ -1,0 +1,162 @@
+"""The outbox relay: publishes committed outbox rows to the broker.
+
+Rows are claimed for a short lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`), so
+several replicas never publish the same row at once and a relay that dies
+mid-way only delays its rows until the lease runs out. A row is marked published
+only after the broker confirmed it, so a crash anywhere means "published again",
+never "lost"; consumers' inboxes absorb the duplicate.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+import eventlet
+from eventlet.event import Event as Signal
+from nameko.extensions import SharedExtension
+from sqlalchemy import select, update
+
+from shared.persistence.database import Database
+from shared.persistence.types import utcnow
+
+from . import topology
+from .broker import (CONNECTION_ERRORS, ConfirmingPublisher, ConfirmTimeout, Outgoing, connect,
+                     keep_alive)
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=30)
+
+
+def message_properties(row) -> dict:
+    return {
+        "content_type": "application/json",
+        "content_encoding": "utf-8",
+        "delivery_mode": 2,  # persistent
+        "message_id": row.event_id,
+        "type": row.type,
+        "correlation_id": row.correlation_id,
+        "application_headers": {
+            "x-event-version": row.version,
+            "x-causation-id": row.causation_id or "",
+        },
+    }
+
+
+class OutboxRelay(SharedExtension):
+    database = Database()
+
+    def setup(self):
+        config = self.container.config
+        self.uri = config["AMQP_URI"]
+        self.enabled = str(config.get("OUTBOX_RELAY", "true")).lower() not in ("0", "false", "no")
+        self.batch_size = int(config.get("OUTBOX_BATCH", 1000))
+        self.poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
+        self.name = f"{self.container.service_name}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._wakeup = Signal()
+        self._running = False
+        self._gt = None
+        self.connected = False
+        self.database.on_commit_with_events(self.wake)
+
+    def start(self):
+        if self.enabled:
+            self._running = True
+            self._gt = self.container.spawn_managed_thread(self._run, identifier="outbox-relay")
+
+    def stop(self):
+        self._running = False
+        self.wake()
+        if self._gt is not None:
+            self._gt.wait()
+
+    def kill(self):
+        self._running = False
+        if self._gt is not None:
+            self._gt.kill()
+
+    def wake(self):
+        if not self._wakeup.ready():
+            self._wakeup.send(True)
+
+    def _sleep_until_woken(self, seconds):
+        with eventlet.Timeout(seconds, False):
+            self._wakeup.wait()
+        self._wakeup = Signal()
+
+    def _run(self):
+        backoff = 0.5
+        while self._running:
+            try:
+                conn = connect(self.uri, name=self.name)
+            except CONNECTION_ERRORS as exc:
+                log.warning("outbox relay cannot reach the broker: %s", exc)
+                self._sleep_until_woken(backoff)
+                backoff = min(backoff * 2, 15)
+                continue
+            backoff = 0.5
+            self.connected = True
+            try:
+                channel = conn.channel()
+                topology.declare_consumer_queues(channel)
+                channel.close()
+                publisher = ConfirmingPublisher(conn)
+                while self._running:
+                    published = self.relay_once(publisher)
+                    if published == 0:
+                        self._sleep_until_woken(self.poll_seconds)
+                        keep_alive(conn)
+            except CONNECTION_ERRORS + (ConfirmTimeout,) as exc:
+                log.warning("outbox relay lost the broker: %s", exc)
+            finally:
+                self.connected = False
+                try:
+                    conn.collect()
+                except Exception:  # the connection is gone either way
+                    pass
+
+    def relay_once(self, publisher: ConfirmingPublisher) -> int:
+        """Claim, publish and mark one batch; returns how many were published."""
+        rows = self._claim()
+        if not rows:
+            return 0
+        confirmed = publisher.publish_all([
+            Outgoing(key=row.seq, body=row.body.encode("utf-8"), exchange=topology.EXCHANGE,
+                     routing_key=row.type, properties=message_properties(row))
+            for row in rows])
+        self._mark_published(confirmed, [r.seq for r in rows])
+        return len(confirmed)
+
+    def _claim(self):
+        outbox = self.database.outbox
+        now = utcnow()
+        with self.database.writer_lock(), self.database.write_engine.begin() as conn:
+            rows = conn.execute(
+                select(outbox.c.seq, outbox.c.event_id, outbox.c.type, outbox.c.version,
+                       outbox.c.correlation_id, outbox.c.causation_id, outbox.c.body)
+                .where(outbox.c.published_at.is_(None))
+                .where((outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < now))
+                .order_by(outbox.c.seq).limit(self.batch_size)
+                .with_for_update(skip_locked=True)).all()
+            if rows:
+                conn.execute(update(outbox).where(outbox.c.seq.in_([r.seq for r in rows]))
+                             .values(claimed_until=now + LEASE, claimed_by=self.name,
+                                     publish_attempts=outbox.c.publish_attempts + 1))
+        return rows
+
+    def _mark_published(self, confirmed, claimed):
+        outbox = self.database.outbox
+        unconfirmed = sorted(set(claimed) - set(confirmed))
+        with self.database.writer_lock(), self.database.write_engine.begin() as conn:
+            if confirmed:
+                conn.execute(update(outbox).where(outbox.c.seq.in_(confirmed))
+                             .values(published_at=utcnow(), claimed_until=None))
+            if unconfirmed:  # give them back at once rather than at the lease's end
+                conn.execute(update(outbox).where(outbox.c.seq.in_(unconfirmed))
+                             .where(outbox.c.claimed_by == self.name)
+                             .values(claimed_until=None))
+        if unconfirmed:
+            log.warning("outbox relay: %d events not confirmed, will retry", len(unconfirmed))

@@ -1,0 +1,88 @@
+"""A service's database inside nameko: one engine per container, migrated at setup.
+
+Conventions: the service class lives in `<package>.service`, its tables in
+`<package>.models.metadata` (with the outbox and inbox), its Alembic history in
+`<package>/migrations`. `DATABASE_URL` in the container config chooses the database.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from contextlib import contextmanager, nullcontext
+
+from eventlet.semaphore import Semaphore
+from nameko.extensions import DependencyProvider, SharedExtension
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from . import migrations
+from .engine import is_sqlite, make_engine
+from .transaction import Transaction
+
+log = logging.getLogger(__name__)
+
+
+class Database(SharedExtension):
+    def __init__(self):
+        super().__init__()
+        self._commit_listeners = []  # filled by sibling extensions' setup, which may run first
+
+    def setup(self):
+        self.package = self.container.service_cls.__module__.rsplit(".", 1)[0]
+        self.producer = self.container.service_name
+        metadata = importlib.import_module(self.package + ".models").metadata
+        self.outbox = metadata.tables["outbox"]
+        self.inbox = metadata.tables["inbox"]
+        self.engine = make_engine(self.container.config["DATABASE_URL"])
+        self.write_engine = self.engine.execution_options(cea_write=True)
+        # SQLite has one writer: greenlets queue here instead of spinning in
+        # SQLite's busy handler, which would block every greenlet of the process.
+        self.writer = Semaphore(1) if is_sqlite(self.engine) else None
+        migrations.upgrade(self.engine, self.package)
+
+    def stop(self):
+        self.engine.dispose()
+
+    def on_commit_with_events(self, listener):
+        self._commit_listeners.append(listener)
+
+    def writer_lock(self):
+        return self.writer if self.writer is not None else nullcontext()
+
+    @contextmanager
+    def transaction(self, cause=None):
+        """One unit of work: the caller's changes, its outgoing events, its inbox rows."""
+        with self.writer_lock():
+            with Session(self.write_engine, expire_on_commit=False) as session:
+                tx = Transaction(session, self.producer, cause=cause)
+                yield tx
+                tx.write_messaging_rows(self.outbox, self.inbox)
+                session.commit()
+        if tx.outgoing:
+            self.notify_committed()
+
+    def notify_committed(self):
+        for listener in self._commit_listeners:
+            listener()
+
+    @contextmanager
+    def read(self):
+        with Session(self.engine) as session:
+            yield session
+
+    def ping(self) -> bool:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+
+    def migrated(self) -> bool:
+        return migrations.is_current(self.engine, self.package)
+
+
+class Store(DependencyProvider):
+    """The service's handle on its database: `transaction()` to change, `read()` to look."""
+
+    database = Database()
+
+    def get_dependency(self, worker_ctx):
+        return self.database

@@ -1,0 +1,117 @@
+"""What every service class is built from (architecture.md, "Shape").
+
+    class BillingService(ServiceBase):
+        name = "billing"
+
+        @event_handler(contracts.enrollment.Enrolled)
+        def open_order(self, tx, event): ...
+
+        @api("POST", "/billing/...", roles=("finance_clerk",), request=..., response=...)
+        def settle(self, request, principal, body): ...
+
+`ServiceBase` gives each service its database (`self.db`), health probes,
+Prometheus metrics, its OpenAPI document and the journey trace for operators.
+"""
+from __future__ import annotations
+
+from nameko.extensions import DependencyProvider
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from shared.errors import DomainError, NotFound
+from shared.messaging.consumer import Defer, EventConsumer, event_handler
+from shared.messaging.relay import OutboxRelay
+from shared.observability import Metrics
+from shared.persistence.database import Database, Store
+from shared.web import openapi
+from shared.web.api import api
+
+__all__ = ["Defer", "DomainError", "ServiceBase", "api", "event_handler"]
+
+
+class Runtime(DependencyProvider):
+    """The service's view of its own machinery, for probes and operators."""
+
+    consumer = EventConsumer()
+    relay = OutboxRelay()
+    metrics = Metrics()
+    database = Database()
+
+    def setup(self):
+        self.metrics.gauge("cea_outbox_backlog", "Committed events not yet published",
+                           self.outbox_backlog)
+        self.metrics.gauge("cea_broker_connected", "1 when consumer and relay hold a connection",
+                           lambda: 1 if self.broker_ok() else 0)
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def outbox_backlog(self) -> int:
+        outbox = self.database.outbox
+        with self.database.read() as session:
+            return session.scalar(select(func.count()).select_from(outbox)
+                                  .where(outbox.c.published_at.is_(None)))
+
+    def broker_ok(self) -> bool:
+        consumer_ok = self.consumer.connected or not self.consumer.handlers
+        relay_ok = self.relay.connected or not self.relay.enabled
+        return consumer_ok and relay_ok
+
+    def readiness(self) -> dict:
+        checks = {"broker": self.broker_ok()}
+        try:
+            checks["database"] = self.database.ping()
+            checks["migrations"] = self.database.migrated()
+        except Exception:  # unreachable database: not ready, not a 500
+            checks["database"] = checks["migrations"] = False
+        return checks
+
+
+class ServiceBase:
+    db = Store()
+    runtime = Runtime()
+
+    @api("GET", "/health/live", public=True)
+    def health_live(self, request):
+        """The process answers."""
+        return {"status": "live"}
+
+    @api("GET", "/health/ready", public=True)
+    def health_ready(self, request):
+        """Broker and database reachable, migrations applied."""
+        checks = self.runtime.readiness()
+        return (200 if all(checks.values()) else 503), {"ready": all(checks.values()), "checks": checks}
+
+    @api("GET", "/metrics", public=True)
+    def prometheus_metrics(self, request):
+        """Prometheus metrics of this process."""
+        return Response(self.runtime.metrics.render(), content_type=CONTENT_TYPE_LATEST)
+
+    @api("GET", "/{service}/openapi.json", public=True)
+    def openapi_document(self, request):
+        """This service's OpenAPI document."""
+        return openapi.build(self.runtime.container)
+
+    @api("GET", "/{service}/journeys/<uuid:correlation_id>", roles=("operator", "admin"))
+    def journey(self, request, principal, correlation_id):
+        """The events of one learner's journey this service received and emitted."""
+        outbox, inbox = self.runtime.database.outbox, self.runtime.database.inbox
+        key = str(correlation_id)
+        with self.db.read() as session:
+            emitted = session.execute(select(outbox.c.event_id, outbox.c.type, outbox.c.occurred_at,
+                                             outbox.c.published_at)
+                                      .where(outbox.c.correlation_id == key)).all()
+            received = session.execute(select(inbox.c.event_id, inbox.c.type, inbox.c.occurred_at,
+                                              inbox.c.handled_at)
+                                       .where(inbox.c.correlation_id == key)).all()
+        if not emitted and not received:
+            raise NotFound(f"no events of journey {key} here")
+        service = self.runtime.container.service_name
+        steps = [{"service": service, "direction": "emitted", "event_id": r.event_id, "type": r.type,
+                  "occurred_at": r.occurred_at.isoformat(),
+                  "at": r.published_at.isoformat() if r.published_at else None} for r in emitted]
+        steps += [{"service": service, "direction": "handled", "event_id": r.event_id, "type": r.type,
+                   "occurred_at": r.occurred_at.isoformat(), "at": r.handled_at.isoformat()}
+                  for r in received]
+        return {"correlation_id": key, "steps": sorted(steps, key=lambda s: s["at"] or "")}

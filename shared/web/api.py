@@ -1,0 +1,119 @@
+"""The `@api` entrypoint: nameko's @http with this project's conventions.
+
+Every endpoint states who may call it (`roles=` or `public=True`), its request
+and response schemas (which also make the OpenAPI document), and answers errors
+as problem+json. The handler receives `request`, the path values, and when
+declared `principal`, `body` (loaded request schema) and `query`.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from marshmallow import ValidationError
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
+
+from shared.errors import DomainError
+from shared.observability import Metrics
+from shared.tokens import InvalidToken
+
+from . import problems
+from .server import ApiServer
+
+
+class Api(HttpRequestHandler):
+    server = ApiServer()
+    metrics = Metrics()
+
+    def __init__(self, method, url, *, roles=(), public=False, request=None, response=None,
+                 query=None, status=200, summary="", rate_limit=None, **kwargs):
+        if not roles and not public:
+            raise ValueError(f"{method} {url}: say which roles may call it, or public=True")
+        self.roles = tuple(roles)
+        self.public = public
+        self.request_schema = request() if isinstance(request, type) else request
+        self.response_schema = response() if isinstance(response, type) else response
+        self.query_schema = query() if isinstance(query, type) else query
+        self.status = status
+        self.summary = summary
+        self.rate_limit = rate_limit
+        kwargs.setdefault("expected_exceptions", (DomainError, problems.HttpProblem))
+        super().__init__(method, url, **kwargs)
+
+    @property
+    def path(self) -> str:
+        return self.url.replace("{service}", self.container.service_name)
+
+    def get_url_rule(self):
+        return Rule(self.path, methods=[self.method])
+
+    def handle_request(self, request):
+        started = time.perf_counter()
+        response = super().handle_request(request)
+        self.metrics.http.labels(self.method, self.path, str(response.status_code)).inc()
+        self.metrics.http_seconds.labels(self.path).observe(time.perf_counter() - started)
+        return response
+
+    def get_entrypoint_parameters(self, request):
+        if self.rate_limit:
+            client = self.server.client_of(request)
+            if not self.server.allow(self.rate_limit, self.path, client):
+                raise problems.TooManyRequests(f"at most {self.rate_limit} per client")
+        kwargs = dict(request.path_values)
+        if not self.public:
+            kwargs["principal"] = self._authenticate(request)
+        if self.request_schema is not None:
+            kwargs["body"] = self._load(self.request_schema, self._json(request))
+        if self.query_schema is not None:
+            kwargs["query"] = self._load(self.query_schema, request.args.to_dict(flat=True))
+        return (request,), kwargs
+
+    def _authenticate(self, request):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise problems.Unauthenticated("send Authorization: Bearer <token>")
+        try:
+            principal = self.server.verifier.verify(token.strip())
+        except InvalidToken as exc:
+            raise problems.Unauthenticated(f"the token is not valid: {exc}") from None
+        if principal.role not in self.roles:
+            raise problems.Forbidden(
+                f"role {principal.role} may not call this; allowed: {', '.join(self.roles)}")
+        return principal
+
+    @staticmethod
+    def _json(request):
+        raw = request.get_data(cache=True)
+        if not raw:
+            raise problems.MalformedBody("the body is empty; send a JSON object")
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise problems.MalformedBody(f"the body is not JSON: {exc}") from None
+
+    @staticmethod
+    def _load(schema, data):
+        if not isinstance(data, dict):
+            raise problems.ValidationFailed("expected a JSON object")
+        try:
+            return schema.load(data)
+        except ValidationError as exc:
+            raise problems.ValidationFailed("some fields are not valid", errors=exc.messages) from None
+
+    def response_from_result(self, result):
+        if isinstance(result, Response):
+            return result
+        status, payload = result if isinstance(result, tuple) else (self.status, result)
+        if self.response_schema is not None:
+            payload = self.response_schema.dump(payload)
+        return Response(json.dumps(payload, ensure_ascii=False, default=str), status=status,
+                        content_type="application/json")
+
+    def response_from_exception(self, exc):
+        return problems.from_exception(exc)
+
+
+api = Api.decorator

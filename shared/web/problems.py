@@ -1,0 +1,87 @@
+"""Errors as RFC 9457 problem documents, from one exception -> status table."""
+from __future__ import annotations
+
+import json
+import logging
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from shared import errors
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE_BASE = "/problems/"
+CONTENT_TYPE = "application/problem+json"
+
+
+class HttpProblem(Exception):
+    """A web-layer refusal (bad JSON, no token, too many requests)."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, **extra):
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class MalformedBody(HttpProblem):
+    slug, title, status = "malformed-body", "The body is not valid JSON", 400
+
+
+class ValidationFailed(HttpProblem):
+    slug, title, status = "validation-failed", "The input is not valid", 422
+
+
+class Unauthenticated(HttpProblem):
+    slug, title, status = "unauthenticated", "A valid bearer token is required", 401
+
+
+class Forbidden(HttpProblem):
+    slug, title, status = "forbidden", "Your role may not do this", 403
+
+
+class BadSignature(HttpProblem):
+    slug, title, status = "bad-signature", "The signature does not verify", 401
+
+
+class TooManyRequests(HttpProblem):
+    slug, title, status = "too-many-requests", "Too many requests; slow down", 429
+
+
+# The one table: domain kinds of refusal -> HTTP status.
+STATUS_BY_KIND = [
+    (errors.NotFound, 404),
+    (errors.NotPermitted, 403),
+    (errors.InvalidInput, 422),
+    (errors.RuleViolation, 422),
+    (errors.Conflict, 409),
+    (errors.DomainError, 422),
+    (HttpProblem, None),  # carries its own status
+]
+
+
+def problem(status: int, slug: str, title: str, detail: str, **extra) -> Response:
+    body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
+                    content_type=CONTENT_TYPE)
+
+
+def from_exception(exc: BaseException) -> Response:
+    for kind, status in STATUS_BY_KIND:
+        if isinstance(exc, kind):
+            return problem(status or exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
+    if isinstance(exc, HTTPException):
+        return from_http_exception(exc)
+    log.exception("unexpected error answering a request", exc_info=exc)
+    return problem(500, "internal-error", "Internal error",
+                   "The service failed to answer; this is a bug and has been logged.")
+
+
+def from_http_exception(exc: HTTPException) -> Response:
+    slug = (exc.name or "error").lower().replace(" ", "-")
+    return problem(exc.code or 500, slug, exc.name or "Error", exc.description or exc.name)

@@ -1,0 +1,59 @@
+"""The HTTP server every service shares: nameko's WebServer with problem+json for
+routing errors, bearer-token verification and a per-client rate limiter."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request
+
+from shared.tokens import TokenVerifier
+
+from .problems import from_http_exception
+
+
+class _ProblemWsgiApp(WsgiApp):
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except HTTPException as exc:  # unknown path, wrong method
+            response = from_http_exception(exc)
+        return response(environ, start_response)
+
+
+class ApiServer(WebServer):
+    def setup(self):
+        super().setup()
+        config = self.container.config
+        pems = []
+        if config.get("JWT_PUBLIC_KEY"):
+            pems.append(config["JWT_PUBLIC_KEY"].encode())
+        for path in filter(None, str(config.get("JWT_PUBLIC_KEY_FILE", "")).split(",")):
+            if Path(path).exists():
+                pems.append(Path(path).read_bytes())
+        self.verifier = TokenVerifier(pems)
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.trust_forwarded_for = str(config.get("TRUST_FORWARDED_FOR", "false")).lower() == "true"
+
+    def get_wsgi_app(self):
+        return _ProblemWsgiApp(self)
+
+    @property
+    def port(self) -> int:
+        return self._sock.getsockname()[1]
+
+    def client_of(self, request) -> str:
+        if self.trust_forwarded_for and request.headers.get("X-Forwarded-For"):
+            return request.headers["X-Forwarded-For"].split(",")[0].strip()
+        return request.remote_addr or "unknown"
+
+    def allow(self, limit: str, scope: str, client: str) -> bool:
+        return self.limiter.hit(parse(limit), scope, client)
