@@ -25,9 +25,9 @@ from shared.messaging.relay import OutboxRelay
 from shared.observability import Metrics
 from shared.persistence.database import Database, Store
 from shared.web import openapi
-from shared.web.api import api
+from shared.web.api import api, load_body
 
-__all__ = ["Defer", "DomainError", "ServiceBase", "api", "event_handler"]
+__all__ = ["Defer", "DomainError", "ServiceBase", "api", "event_handler", "load_body"]
 
 
 class Runtime(DependencyProvider):

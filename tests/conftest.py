@@ -5,6 +5,10 @@ import eventlet
 eventlet.monkey_patch()  # noqa: E402
 
 import os  # noqa: E402
+
+# Producers validate every event they emit in full during tests (production only
+# checks required fields; consumers validate everything either way).
+os.environ.setdefault("CEA_STRICT_EVENTS", "1")
 from dataclasses import dataclass  # noqa: E402
 
 import pytest  # noqa: E402

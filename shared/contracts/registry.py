@@ -7,7 +7,8 @@ consumers' validation are all read from this one registry.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 from marshmallow import EXCLUDE, Schema
 
@@ -27,18 +28,19 @@ class Contract:
     consumers: tuple[str, ...]
     schema_cls: type[EventData]
     description: str
-    _schema: list = field(default_factory=list, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, int]:
         return (self.type, self.version)
 
-    @property
+    @cached_property
+    def required(self) -> tuple[str, ...]:
+        return tuple(name for name, f in self.schema.fields.items() if f.required)
+
+    @cached_property
     def schema(self) -> EventData:
-        # One schema instance per contract: marshmallow schemas are reusable.
-        if not self._schema:
-            self._schema.append(self.schema_cls())
-        return self._schema[0]
+        """One schema instance per contract: marshmallow schemas are reusable."""
+        return self.schema_cls()
 
 
 class DuplicateContract(Exception):

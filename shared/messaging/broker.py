@@ -3,6 +3,7 @@ broker confirms a window at a time (a disk sync per window, not per message)."""
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
@@ -49,9 +50,13 @@ class Outgoing:
 
 
 class ConfirmingPublisher:
-    """Publishes on a channel in confirm mode; `publish_all` returns the keys the
-    broker confirmed as routed. A nack, a return (unroutable) or a timeout leaves
-    a message unconfirmed for the caller to try again."""
+    """Publishes on a channel in confirm mode and tracks the broker's confirms.
+
+    `publish` does not wait: confirms arrive while the connection is drained and
+    are collected with `take_settled`, so a window of messages can be in flight
+    (the broker confirms persistent messages a disk sync at a time). A nack, a
+    return (unroutable) or a timeout counts as failed, for the caller to retry.
+    `publish_all` is the waiting form."""
 
     def __init__(self, connection: amqp.Connection, confirm_timeout: float = 30.0):
         self.connection = connection
@@ -59,19 +64,30 @@ class ConfirmingPublisher:
         self.channel.confirm_select()
         self.confirm_timeout = confirm_timeout
         self._next_tag = 1
-        self._pending: dict[int, object] = {}
+        self._pending: dict[int, tuple] = {}  # tag -> (key, message_id, sent_at)
         self._confirmed: list = []
+        self._failed: list = []
         self._returned: set[str] = set()
         self.channel.events["basic_ack"].add(self._on_ack)
         self.channel.events["basic_nack"].add(self._on_nack)
         self.channel.events["basic_return"].add(self._on_return)
 
+    @property
+    def in_flight(self) -> int:
+        return len(self._pending)
+
     def _settle(self, tag, multiple, ok):
         tags = [t for t in self._pending if t <= tag] if multiple else [tag]
         for t in tags:
-            key, message_id = self._pending.pop(t, (None, None))
+            entry = self._pending.pop(t, None)
+            if entry is None:
+                continue
+            key, message_id, _ = entry
             if ok and message_id not in self._returned:
                 self._confirmed.append(key)
+            else:
+                self._returned.discard(message_id)
+                self._failed.append(key)
 
     def _on_ack(self, delivery_tag, multiple):
         self._settle(delivery_tag, multiple, True)
@@ -82,22 +98,32 @@ class ConfirmingPublisher:
     def _on_return(self, exc, exchange, routing_key, message):
         self._returned.add(message.properties.get("message_id"))
 
-    def publish_all(self, messages: list[Outgoing], mandatory: bool = True) -> list:
-        self._confirmed = []
-        self._returned = set()
+    def publish(self, messages: list[Outgoing], mandatory: bool = True) -> None:
+        now = time.monotonic()
         for m in messages:
-            msg = amqp.Message(m.body, **m.properties)
-            self.channel.basic_publish(msg, exchange=m.exchange, routing_key=m.routing_key,
-                                       mandatory=mandatory)
-            self._pending[self._next_tag] = (m.key, m.properties.get("message_id"))
+            self.channel.basic_publish(amqp.Message(m.body, **m.properties), exchange=m.exchange,
+                                       routing_key=m.routing_key, mandatory=mandatory)
+            self._pending[self._next_tag] = (m.key, m.properties.get("message_id"), now)
             self._next_tag += 1
-        waited = 0.0
+
+    def take_settled(self) -> tuple[list, list]:
+        confirmed, failed = self._confirmed, self._failed
+        self._confirmed, self._failed = [], []
+        return confirmed, failed
+
+    def check_timeout(self) -> None:
+        if self._pending:
+            oldest = min(sent for _, _, sent in self._pending.values())
+            if time.monotonic() - oldest > self.confirm_timeout:
+                raise ConfirmTimeout(f"{len(self._pending)} messages unconfirmed")
+
+    def publish_all(self, messages: list[Outgoing], mandatory: bool = True) -> list:
+        """Publish and wait until every one is settled; returns the confirmed keys."""
+        self.take_settled()
+        self.publish(messages, mandatory)
         while self._pending:
             try:
                 self.connection.drain_events(timeout=1.0)
             except socket.timeout:
-                waited += 1.0
-                if waited >= self.confirm_timeout:
-                    self._pending.clear()
-                    raise ConfirmTimeout(f"{len(messages) - len(self._confirmed)} unconfirmed")
-        return self._confirmed
+                self.check_timeout()
+        return self.take_settled()[0]

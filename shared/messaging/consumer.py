@@ -14,6 +14,7 @@ before giving up.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 import logging
 import os
 import socket
@@ -74,6 +75,16 @@ class Group:
         self.deliveries = deliveries
 
     def run(self, handler) -> None:
+        """All in one transaction; if a handler fails, once more with a savepoint
+        per event so that only the failing one is left out."""
+        try:
+            self._run(handler, isolate=False)
+        except _HandlerFailed:
+            for d in self.deliveries:
+                d.outcome, d.error = "pending", None
+            self._run(handler, isolate=True)
+
+    def _run(self, handler, isolate: bool) -> None:
         with self.database.transaction() as tx:
             seen = already_handled(tx.session, self.database.inbox, self.consumer,
                                    [d.event.id for d in self.deliveries])
@@ -83,6 +94,16 @@ class Group:
                     d.outcome = "duplicate"
                     continue
                 seen.add(event_id)
+                if not isolate:
+                    try:
+                        handler(tx.caused_by(d.event), d.event)
+                    except OperationalError:
+                        raise  # the database itself is failing: the whole group waits
+                    except Exception as exc:
+                        raise _HandlerFailed() from exc
+                    tx.mark_handled(self.consumer, d.event)
+                    d.outcome = "done"
+                    continue
                 marks = (len(tx.outgoing), len(tx.handled))
                 try:
                     with tx.session.begin_nested():
@@ -90,11 +111,15 @@ class Group:
                     tx.mark_handled(self.consumer, d.event)
                     d.outcome = "done"
                 except OperationalError:
-                    raise  # the database itself is failing: the whole group waits
+                    raise
                 except Exception as exc:  # the handler failed this one event
                     del tx.outgoing[marks[0]:]
                     del tx.handled[marks[1]:]
                     d.outcome, d.error = "failed", exc
+
+
+class _HandlerFailed(Exception):
+    """A handler raised in the fast pass: roll back and isolate."""
 
 
 class GroupFailed(Exception):
@@ -117,11 +142,6 @@ class EventConsumer(ProviderCollector, SharedExtension):
         self.max_attempts = int(config.get("RETRY_MAX_ATTEMPTS", len(self.delays_ms) + 1))
         self.defer_attempts = int(config.get("DEFER_MAX_ATTEMPTS", 40))
         self.handlers = {}
-        for provider in self._providers:
-            key = provider.contract.key
-            if key in self.handlers:
-                raise ValueError(f"{self.service}: two handlers for {key}")
-            self.handlers[key] = provider
         self._pending = []
         self._running = False
         self._gt = None
@@ -129,6 +149,13 @@ class EventConsumer(ProviderCollector, SharedExtension):
         self.stats = {"done": 0, "duplicate": 0, "failed": 0, "invalid": 0, "dead_lettered": 0}
 
     def start(self):
+        # Handlers register in their own setup, which may run after ours: by
+        # start, every setup has run.
+        for provider in self._providers:
+            key = provider.contract.key
+            if key in self.handlers:
+                raise ValueError(f"{self.service}: two handlers for {key}")
+            self.handlers[key] = provider
         if self.handlers:
             self._running = True
             self._gt = self.container.spawn_managed_thread(self._run, identifier="event-consumer")
@@ -217,11 +244,10 @@ class EventConsumer(ProviderCollector, SharedExtension):
             return
         self._settle_failures(republisher, deliveries)
         channel.basic_ack(deliveries[-1].tag, multiple=True)
-        for d in deliveries:
-            self.stats[d.outcome] = self.stats.get(d.outcome, 0) + 1
-            self.metrics.events.labels(d.event.type if d.event else "?", d.outcome).inc()
-            if d.outcome == "done":
-                log.debug("handled %s", d.event.type, extra=self._log_extra(d))
+        tally = Counter((d.event.type if d.event else "?", d.outcome) for d in deliveries)
+        for (type_, outcome), count in tally.items():
+            self.stats[outcome] = self.stats.get(outcome, 0) + count
+            self.metrics.events.labels(type_, outcome).inc(count)
 
     def _decode(self, message) -> Delivery:
         d = Delivery(message)

@@ -65,9 +65,9 @@ class Api(HttpRequestHandler):
         if not self.public:
             kwargs["principal"] = self._authenticate(request)
         if self.request_schema is not None:
-            kwargs["body"] = self._load(self.request_schema, self._json(request))
+            kwargs["body"] = load_body(self.request_schema, request.get_data(cache=True))
         if self.query_schema is not None:
-            kwargs["query"] = self._load(self.query_schema, request.args.to_dict(flat=True))
+            kwargs["query"] = validated(self.query_schema, request.args.to_dict(flat=True))
         return (request,), kwargs
 
     def _authenticate(self, request):
@@ -84,25 +84,6 @@ class Api(HttpRequestHandler):
                 f"role {principal.role} may not call this; allowed: {', '.join(self.roles)}")
         return principal
 
-    @staticmethod
-    def _json(request):
-        raw = request.get_data(cache=True)
-        if not raw:
-            raise problems.MalformedBody("the body is empty; send a JSON object")
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise problems.MalformedBody(f"the body is not JSON: {exc}") from None
-
-    @staticmethod
-    def _load(schema, data):
-        if not isinstance(data, dict):
-            raise problems.ValidationFailed("expected a JSON object")
-        try:
-            return schema.load(data)
-        except ValidationError as exc:
-            raise problems.ValidationFailed("some fields are not valid", errors=exc.messages) from None
-
     def response_from_result(self, result):
         if isinstance(result, Response):
             return result
@@ -117,3 +98,23 @@ class Api(HttpRequestHandler):
 
 
 api = Api.decorator
+
+
+def load_body(schema, raw: bytes) -> dict:
+    """Parse a JSON body and load it with `schema`: 400 if not JSON, 422 if invalid."""
+    if not raw:
+        raise problems.MalformedBody("the body is empty; send a JSON object")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise problems.MalformedBody(f"the body is not JSON: {exc}") from None
+    return validated(schema, data)
+
+
+def validated(schema, data) -> dict:
+    if not isinstance(data, dict):
+        raise problems.ValidationFailed("expected a JSON object")
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise problems.ValidationFailed("some fields are not valid", errors=exc.messages) from None

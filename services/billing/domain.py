@@ -1,0 +1,71 @@
+"""Billing's rules, pure: fees, the bank-transfer remark, how a payment settles an order."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from enum import Enum
+
+from shared.errors import Conflict
+
+REMARK_SUFFIX = "碳排放管理员"
+
+
+class OrderStatus(str, Enum):
+    OPEN = "open"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+class Settlement(str, Enum):
+    """What one reported payment did."""
+    APPLIED = "applied"          # paid the order: billing.paid
+    DUPLICATE = "duplicate"      # this provider transaction was seen before: nothing
+    WRONG_AMOUNT = "wrong_amount"  # to the review queue; the order stays open
+    UNKNOWN_ORDER = "unknown_order"  # to the review queue
+    REFUND_DUE = "refund_due"    # the order was already paid: money to give back
+
+
+@dataclass(frozen=True)
+class Fees:
+    """Fees in fen, by level (configuration, not code)."""
+    by_level: dict
+
+    def for_level(self, level: str) -> int:
+        return self.by_level[level]
+
+
+def payment_remark(full_name: str) -> str:
+    return f"{full_name}—{REMARK_SUFFIX}"
+
+
+def settle(order_status: OrderStatus | None, order_amount_fen: int | None, paid_fen: int) -> Settlement:
+    """Exactly the fee activates; anything else waits for a clerk, nothing by a guess."""
+    if order_status is None:
+        return Settlement.UNKNOWN_ORDER
+    if order_status == OrderStatus.PAID:
+        return Settlement.REFUND_DUE
+    if order_status != OrderStatus.OPEN:
+        return Settlement.REFUND_DUE
+    if paid_fen != order_amount_fen:
+        return Settlement.WRONG_AMOUNT
+    return Settlement.APPLIED
+
+
+def signature_valid(secret: bytes, raw_body: bytes, presented: str) -> bool:
+    """HMAC-SHA256 over the exact bytes received, compared in constant time."""
+    expected = hmac.new(secret, raw_body, hashlib.sha256).hexdigest()
+    presented = (presented or "").strip()
+    if presented.startswith("sha256="):
+        presented = presented[len("sha256="):]
+    return hmac.compare_digest(expected, presented.lower())
+
+
+def format_yuan(fen: int) -> str:
+    """390000 -> '3,900.00' (display only; amounts stay integer fen)."""
+    return f"{fen // 100:,}.{fen % 100:02d}"
+
+
+class OrderExists(Conflict):
+    slug = "order-exists"
