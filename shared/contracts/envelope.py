@@ -51,7 +51,7 @@ class _EnvelopeSchema(Schema):
     type = fields.Str(required=True, validate=validate.Length(min=3))
     version = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
     occurred_at = fields.AwareDateTime(required=True)
-    producer = fields.Str(required=True)
+    producer = fields.Str(required=True, validate=validate.Length(min=1))
     correlation_id = fields.UUID(required=True)
     causation_id = fields.UUID(required=False, allow_none=True, load_default=None)
     data = fields.Dict(required=True)

@@ -9,6 +9,7 @@ from nameko.containers import ServiceContainer
 
 from shared.tokens import mint
 from shared.web.server import ApiServer
+from tests.support.wait import wait_for
 
 SERVICE_CLASSES = {
     "enrollment": "services.enrollment.service:EnrollmentService",
@@ -61,6 +62,9 @@ class RunningServices:
         container = ServiceContainer(cls, self.config(cls.name, **overrides))
         container.start()
         self.containers[cls.name] = container
+        # Ready means the consumer holds its queue and the relay its connection.
+        wait_for(lambda: requests.get(self.url(cls.name) + "/health/ready", timeout=5).status_code == 200,
+                 timeout=30, message=f"{cls.name} never became ready")
         return container
 
     def stop(self, name: str) -> None:
