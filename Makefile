@@ -1,0 +1,63 @@
+# The commands of the project; README.md explains each.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
+
+.PHONY: venv keys run stop demo test test-unit bench token queues dead-letters replay discard trace catalog migration infra
+
+$(STAMP): requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+venv: $(STAMP)
+
+keys: venv
+	@$(PY) -m shared.tokens keys
+
+run: venv keys            ## start the five services (RabbitMQ must be reachable)
+	@$(PY) -m shared.ops start
+
+stop: venv
+	@$(PY) -m shared.ops stop
+
+demo: venv                ## one learner end to end through the running services
+	@$(PY) -m shared.ops demo
+
+infra:
+	@deploy/local/ensure-infra.sh
+
+test: venv infra          ## unit, integration, reliability and end-to-end tests
+	$(PY) -m pytest tests/unit tests/integration tests/reliability tests/e2e
+
+test-unit: venv
+	$(PY) -m pytest tests/unit
+
+bench: venv infra         ## figures and ratios, also written to var/bench.json
+	$(PY) -m tests.bench
+
+token: venv keys          ## make token ROLE=admin [BASE=B001] [SUB=<learner id>]
+	@$(PY) -m shared.tokens mint --role $(ROLE) $(if $(BASE),--base $(BASE)) $(if $(SUB),--sub $(SUB))
+
+queues: venv
+	@$(PY) -m shared.ops queues
+
+dead-letters: venv        ## make dead-letters SERVICE=billing
+	@$(PY) -m shared.ops dead-letters list $(SERVICE)
+
+replay: venv              ## make replay SERVICE=billing ID=<event id>|ALL=1
+	@$(PY) -m shared.ops dead-letters replay $(SERVICE) $(if $(ALL),--all,$(ID))
+
+discard: venv             ## make discard SERVICE=billing ID=<event id>
+	@$(PY) -m shared.ops dead-letters discard $(SERVICE) $(ID)
+
+trace: venv               ## make trace ID=<enrollment id>
+	@$(PY) -m shared.ops trace $(ID)
+
+catalog: venv             ## regenerate docs/events.md from the contracts
+	@$(PY) -m shared.contracts.catalog > docs/events.md
+
+migration: venv           ## make migration SERVICE=billing MSG="add invoices"
+	@$(PY) -m shared.persistence.migrations revision $(SERVICE) "$(MSG)"
