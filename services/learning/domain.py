@@ -1,0 +1,190 @@
+"""Learning's rules, pure: the catalog, an account's validity, what progress counts.
+
+domain.md, "Study": an account is valid for 6 calendar months from activation
+(Asia/Shanghai, end of day; activated Aug 31 -> through Feb 28/29); study time is
+capped per day; a course completes at its class hours; the coursework completes
+when every required course of the level's program has.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from shared.calendar import add_months, end_of_day, program_date, start_of_day
+from shared.errors import InvalidInput, RuleViolation
+
+VALIDITY_MONTHS = 6
+FOUNDATION_COURSES = 10
+PROFESSIONAL_COURSES = 37
+PROFESSIONAL_CATEGORIES = ("monitoring", "accounting", "verification", "trading",
+                           "consulting_management")
+PROGRAM_HOURS = (80, 120)
+CLOCK_SKEW = timedelta(minutes=5)  # a player's clock may run a little ahead
+
+
+class CatalogError(ValueError):
+    """The catalog data breaks a rule; the message names it."""
+
+
+@dataclass(frozen=True)
+class Course:
+    code: str
+    category: str
+    class_hours: int
+    title_zh: str
+    title_en: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    version: str
+    minutes_per_class_hour: int
+    courses: dict[str, Course]
+    programs: dict[str, tuple[str, ...]]
+
+    def program(self, level: str) -> tuple[str, ...]:
+        return self.programs[level]
+
+    def minutes_required(self, code: str) -> int:
+        return self.courses[code].class_hours * self.minutes_per_class_hour
+
+    def program_hours(self, level: str) -> int:
+        return sum(self.courses[c].class_hours for c in self.programs[level])
+
+
+def load_catalog(data: dict) -> Catalog:
+    """Build and validate a catalog from its data; refuse it with a clear error."""
+    try:
+        version = str(data["version"])
+        minutes = int(data["minutes_per_class_hour"])
+        raw_courses, raw_programs = data["courses"], data["programs"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CatalogError(f"catalog data lacks {exc}") from None
+    if minutes <= 0:
+        raise CatalogError("minutes_per_class_hour must be positive")
+    courses: dict[str, Course] = {}
+    for raw in raw_courses:
+        course = Course(code=raw["code"], category=raw["category"], class_hours=int(raw["class_hours"]),
+                        title_zh=raw["title_zh"], title_en=raw["title_en"])
+        if course.code in courses:
+            raise CatalogError(f"course {course.code} appears twice")
+        if course.category not in ("foundation",) + PROFESSIONAL_CATEGORIES:
+            raise CatalogError(f"course {course.code} has unknown category {course.category!r}")
+        if course.class_hours <= 0:
+            raise CatalogError(f"course {course.code} needs positive class hours")
+        courses[course.code] = course
+    counts = Counter("foundation" if c.category == "foundation" else "professional"
+                     for c in courses.values())
+    if counts["foundation"] != FOUNDATION_COURSES or counts["professional"] != PROFESSIONAL_COURSES:
+        raise CatalogError(f"the curriculum has {FOUNDATION_COURSES} foundation and "
+                           f"{PROFESSIONAL_COURSES} professional courses; this catalog has "
+                           f"{counts['foundation']} and {counts['professional']}")
+    missing = set(PROFESSIONAL_CATEGORIES) - {c.category for c in courses.values()}
+    if missing:
+        raise CatalogError(f"no course in categories {sorted(missing)}")
+    programs: dict[str, tuple[str, ...]] = {}
+    for level in ("L4", "L3"):
+        codes = tuple(raw_programs.get(level) or ())
+        unknown = [c for c in codes if c not in courses]
+        if unknown:
+            raise CatalogError(f"program {level} names unknown courses {unknown}")
+        if len(set(codes)) != len(codes):
+            raise CatalogError(f"program {level} names a course twice")
+        hours = sum(courses[c].class_hours for c in codes)
+        if not PROGRAM_HOURS[0] <= hours <= PROGRAM_HOURS[1]:
+            raise CatalogError(f"program {level} totals {hours} class hours; a level's program is "
+                               f"{PROGRAM_HOURS[0]}-{PROGRAM_HOURS[1]}")
+        programs[level] = codes
+    return Catalog(version, minutes, courses, programs)
+
+
+# -- the account -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Validity:
+    valid_from: date
+    valid_until: date  # inclusive, to the end of the day in Asia/Shanghai
+
+    @property
+    def ends_at(self) -> datetime:
+        return end_of_day(self.valid_until)
+
+    @property
+    def starts_at(self) -> datetime:
+        return start_of_day(self.valid_from)
+
+
+def validity_from(activated_at: datetime) -> Validity:
+    start = program_date(activated_at)
+    return Validity(start, add_months(start, VALIDITY_MONTHS))
+
+
+class ProgressRefused(RuleViolation):
+    slug = "progress-refused"
+    title = "This study time cannot be recorded"
+
+
+class CourseNotInProgram(InvalidInput):
+    slug = "course-not-in-program"
+    title = "The course is not part of the learner's program"
+
+
+def check_session(validity: Validity, status: str, started_at: datetime, now: datetime) -> None:
+    """Progress is accepted only inside the account's validity, never from the future."""
+    if status != "active":
+        raise ProgressRefused(f"the learning account is {status}", rules=[
+            {"rule": "ACCOUNT_NOT_ACTIVE", "message": f"the account is {status}"}])
+    if started_at > now + CLOCK_SKEW:
+        raise ProgressRefused("the session starts in the future", rules=[
+            {"rule": "SESSION_IN_FUTURE", "message": "a session cannot start after now"}])
+    if started_at < validity.starts_at:
+        raise ProgressRefused("the session started before the account was activated", rules=[
+            {"rule": "BEFORE_ACTIVATION",
+             "message": f"the account is valid from {validity.valid_from.isoformat()}"}])
+    if started_at > validity.ends_at or now > validity.ends_at + CLOCK_SKEW:
+        raise ProgressRefused(f"the account expired at the end of {validity.valid_until.isoformat()}",
+                              rules=[{"rule": "ACCOUNT_EXPIRED",
+                                      "message": "no study is accepted after the account's validity"}])
+
+
+@dataclass(frozen=True)
+class CapDecision:
+    accepted: int
+    refused: int
+    reason: str | None
+
+
+def apply_daily_cap(already_today: int, minutes: int, cap: int) -> CapDecision:
+    """What a person can physically watch in a day counts; the rest is refused, on record."""
+    room = max(cap - already_today, 0)
+    accepted = min(minutes, room)
+    refused = minutes - accepted
+    reason = (f"daily study cap of {cap} minutes reached ({already_today} already recorded today)"
+              if refused else None)
+    return CapDecision(accepted, refused, reason)
+
+
+def study_day(started_at: datetime) -> date:
+    """A session counts toward the Asia/Shanghai day it started on."""
+    return program_date(started_at)
+
+
+@dataclass
+class Progress:
+    """Minutes studied per course of one account."""
+    minutes: dict[str, int] = field(default_factory=dict)
+
+    def complete(self, catalog: Catalog, code: str) -> bool:
+        return self.minutes.get(code, 0) >= catalog.minutes_required(code)
+
+    def coursework_complete(self, catalog: Catalog, level: str) -> bool:
+        return all(self.complete(catalog, c) for c in catalog.program(level))
+
+    def class_hours_by_category(self, catalog: Catalog, level: str) -> dict[str, int]:
+        hours: dict[str, int] = {}
+        for code in catalog.program(level):
+            if self.complete(catalog, code):
+                course = catalog.courses[code]
+                hours[course.category] = hours.get(course.category, 0) + course.class_hours
+        return hours

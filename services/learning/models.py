@@ -1,0 +1,69 @@
+"""Learning's own tables."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Integer, MetaData, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.persistence.tables import add_messaging_tables
+from shared.persistence.types import UtcDateTime
+
+metadata = MetaData()
+add_messaging_tables(metadata)
+
+
+class Model(DeclarativeBase):
+    metadata = metadata
+
+
+class Learner(Model):
+    """Learning's projection of `enrollment.enrolled`."""
+    __tablename__ = "enrolled_learners"
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    learner_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    level: Mapped[str] = mapped_column(String(2))
+    full_name: Mapped[str] = mapped_column(String(100))
+    base_code: Mapped[str] = mapped_column(String(32))
+
+
+class Account(Model):
+    __tablename__ = "accounts"
+    account_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)  # one account per enrollment
+    learner_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    level: Mapped[str] = mapped_column(String(2))
+    base_code: Mapped[str] = mapped_column(String(32), index=True)
+    catalog_version: Mapped[str] = mapped_column(String(20))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class CourseProgress(Model):
+    __tablename__ = "course_progress"
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.account_id"), primary_key=True)
+    course_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    minutes: Mapped[int] = mapped_column(Integer, default=0)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class StudySession(Model):
+    """Every reported session, with what was accepted and what refused, and why."""
+    __tablename__ = "study_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.account_id"))
+    learner_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    session_id: Mapped[str] = mapped_column(String(100))
+    course_code: Mapped[str] = mapped_column(String(10))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    study_day: Mapped[date] = mapped_column(Date)
+    minutes_reported: Mapped[int] = mapped_column(Integer)
+    minutes_accepted: Mapped[int] = mapped_column(Integer)
+    minutes_refused: Mapped[int] = mapped_column(Integer)
+    refusal_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (UniqueConstraint("account_id", "session_id", name="uq_session"),)
