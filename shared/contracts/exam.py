@@ -10,7 +10,7 @@ class Graded(EventData):
     """An attempt's result is final (every short answer marked). Emitted exactly
     once per attempt. Pass is a score of 60 or more out of 100."""
 
-    attempt_id = uuid("The attempt (the candidate's paper).")
+    attempt_id = uuid("The attempt (the registration for a sitting).")
     enrollment_id = uuid("The enrollment.")
     learner_id = uuid("The learner.")
     level = level()

@@ -88,6 +88,8 @@ class Api(HttpRequestHandler):
         if isinstance(result, Response):
             return result
         status, payload = result if isinstance(result, tuple) else (self.status, result)
+        if status == 204:
+            return Response(status=204)
         if self.response_schema is not None:
             payload = self.response_schema.dump(payload)
         return Response(json.dumps(payload, ensure_ascii=False, default=str), status=status,

@@ -1,0 +1,108 @@
+"""Exam's own tables. Points are stored in tenths (integers): 0.4 points = 4."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text,
+                        UniqueConstraint, Uuid, text)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.persistence.tables import add_messaging_tables
+from shared.persistence.types import UtcDateTime
+
+metadata = MetaData()
+add_messaging_tables(metadata)
+
+
+class Model(DeclarativeBase):
+    metadata = metadata
+
+
+class Candidate(Model):
+    """Exam's projection of `learning.course-completed`: who may register."""
+    __tablename__ = "candidates"
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    learner_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    level: Mapped[str] = mapped_column(String(2))
+    coursework_completed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Sitting(Model):
+    __tablename__ = "sittings"
+    sitting_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    level: Mapped[str] = mapped_column(String(4))  # L4, L3 or both
+    capacity: Mapped[int] = mapped_column(Integer)
+    seats_taken: Mapped[int] = mapped_column(Integer, default=0)
+    registration_closes_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    origin: Mapped[str] = mapped_column(String(12))  # generated | extra
+    status: Mapped[str] = mapped_column(String(12), default="scheduled")
+    __table_args__ = (UniqueConstraint("origin", "starts_at", "level", name="uq_sitting_slot"),)
+
+
+class Registration(Model):
+    __tablename__ = "registrations"
+    registration_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    learner_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    sitting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sittings.sitting_id"))
+    level: Mapped[str] = mapped_column(String(2))
+    attempt_number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))  # registered | sat | absent | cancelled
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Result, once final.
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    score_tenths: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    graded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    __table_args__ = (
+        # One open registration per enrollment, enforced by the database.
+        Index("uq_open_registration", "enrollment_id", unique=True,
+              sqlite_where=text("status = 'registered'"), postgresql_where=text("status = 'registered'")),
+        UniqueConstraint("enrollment_id", "attempt_number", name="uq_attempt"),
+    )
+
+
+class Question(Model):
+    __tablename__ = "questions"
+    question_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(20))
+    area: Mapped[str] = mapped_column(String(30))
+    prompt: Mapped[str] = mapped_column(Text)
+    options: Mapped[list] = mapped_column(JSON)  # [{"key", "text"}]
+    answer: Mapped[object] = mapped_column(JSON, nullable=True)  # never sent to a candidate
+    rubric: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(12), default="active")
+
+
+class Paper(Model):
+    """A candidate's attempt: their own drawing, recorded with its seed."""
+    __tablename__ = "papers"
+    paper_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    registration_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("registrations.registration_id"), unique=True)
+    blueprint_version: Mapped[str] = mapped_column(String(20))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(12))  # open | submitted | closed
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class PaperQuestion(Model):
+    __tablename__ = "paper_questions"
+    paper_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("papers.paper_id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(20))
+    revision: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(20))
+    points_tenths: Mapped[int] = mapped_column(Integer)
+    option_order: Mapped[list] = mapped_column(JSON)
+    answer: Mapped[object] = mapped_column(JSON, nullable=True)
+    saved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    awarded_tenths: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    marked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
