@@ -42,6 +42,13 @@ class Api(HttpRequestHandler):
         kwargs.setdefault("expected_exceptions", (DomainError, problems.HttpProblem))
         super().__init__(method, url, **kwargs)
 
+    def setup(self):
+        super().setup()
+        # rate_limit is "30/minute", or (config key, default) to let deployments set it.
+        if isinstance(self.rate_limit, tuple):
+            key, default = self.rate_limit
+            self.rate_limit = str(self.container.config.get(key, default))
+
     @property
     def path(self) -> str:
         return self.url.replace("{service}", self.container.service_name)

@@ -1,0 +1,56 @@
+"""Certificate's own tables: the talent registry."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Date, Integer, MetaData, String, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.persistence.tables import add_messaging_tables
+from shared.persistence.types import UtcDateTime
+
+metadata = MetaData()
+add_messaging_tables(metadata)
+
+
+class Model(DeclarativeBase):
+    metadata = metadata
+
+
+class Holder(Model):
+    """Certificate's projection of `enrollment.enrolled`."""
+    __tablename__ = "holders"
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    learner_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    level: Mapped[str] = mapped_column(String(2))
+    full_name: Mapped[str] = mapped_column(String(100))
+    id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    base_code: Mapped[str] = mapped_column(String(32))
+    base_name: Mapped[str] = mapped_column(String(200))
+
+
+class NumberSequence(Model):
+    __tablename__ = "number_sequences"
+    level: Mapped[str] = mapped_column(String(2), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class Certificate(Model):
+    __tablename__ = "certificates"
+    certificate_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    number: Mapped[str] = mapped_column(String(60), index=True)
+    serial: Mapped[int] = mapped_column(Integer)  # 1 on issue; a correction reissues with the next
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)  # one per enrollment
+    learner_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    level: Mapped[str] = mapped_column(String(2))
+    holder_name: Mapped[str] = mapped_column(String(100))
+    id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    base_code: Mapped[str] = mapped_column(String(32), index=True)
+    base_name: Mapped[str] = mapped_column(String(200))
+    issued_on: Mapped[date] = mapped_column(Date)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(12))  # valid | superseded | revoked
