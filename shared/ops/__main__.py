@@ -27,7 +27,7 @@ from rich.table import Table
 
 from . import local
 
-console = Console()
+console = Console(width=max(Console().width, 110))
 
 
 def _amqp_uri() -> str:
@@ -116,11 +116,15 @@ def trace(args) -> int:
 
 
 def print_journey(steps) -> None:
+    """Each event where it was emitted (when it happened) and handled (when committed)."""
+    def when(s):
+        return s["occurred_at"] if s["direction"] == "emitted" else s["at"]
+
     table = Table(title="journey")
-    for column in ("at (UTC)", "service", "", "event", "event id"):
-        table.add_column(column)
-    for s in sorted(steps, key=lambda s: (s["at"] or "", s["direction"] == "handled")):
-        table.add_row((s["at"] or "unpublished")[:23], s["service"],
+    for column in ("time (UTC)", "service", "", "event", "event id"):
+        table.add_column(column, no_wrap=True)
+    for s in sorted(steps, key=lambda s: (when(s), s["direction"] == "handled")):
+        table.add_row(when(s)[11:23], s["service"],
                       "→ emitted" if s["direction"] == "emitted" else "← handled", s["type"], s["event_id"][:8])
     console.print(table)
 

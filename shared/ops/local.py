@@ -95,6 +95,7 @@ def start() -> int:
     migrate()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     nameko = str(Path(sys.executable).parent / "nameko")
+    started = {}
     for service, (cls, _) in SERVICES.items():
         if running_pid(service):
             print(f"  {service:<12} already running (pid {running_pid(service)})")
@@ -105,12 +106,16 @@ def start() -> int:
                  f"services.{service}.service:{cls}"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         _pid_file(service).write_text(str(proc.pid))
+        started[service] = proc
     deadline = time.monotonic() + 90
     pending = set(SERVICES)
     while pending and time.monotonic() < deadline:
         for service in list(pending):
-            if running_pid(service) is None:
-                print(f"{service} exited; see var/log/{service}.log", file=sys.stderr)
+            exited = service in started and started[service].poll() is not None
+            if exited or running_pid(service) is None:
+                print(f"{service} exited; see var/log/{service}.log:", file=sys.stderr)
+                print((VAR / "log" / f"{service}.log").read_text()[-2000:], file=sys.stderr)
+                stop()
                 return 1
             try:
                 if requests.get(url_of(service) + "/health/ready", timeout=2).status_code == 200:

@@ -1,0 +1,229 @@
+"""One learner carried through the running services over HTTP, as the program's
+people would do it: a base operator enrolls, the payment provider notifies, the
+learner studies and sits the exam, an examiner marks, anyone verifies.
+
+Used by `make demo`, the end-to-end test and the lifecycle benchmark."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+import requests
+
+from shared.tokens import mint
+
+from .candidate import correct_answers
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+SURNAMES, GIVEN = "王李张刘陈杨赵黄周吴", ["伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "杰"]
+
+
+def random_id_number(rng: random.Random) -> str:
+    born = date(1975, 1, 1) + timedelta(days=rng.randrange(30 * 365))
+    first17 = f"360402{born:%Y%m%d}{rng.randrange(1000):03d}"
+    return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, _WEIGHTS)) % 11]
+
+
+class JourneyError(Exception):
+    pass
+
+
+@dataclass
+class Services:
+    enrollment: str
+    billing: str
+    learning: str
+    exam: str
+    certificate: str
+
+
+@dataclass
+class Journey:
+    urls: Services
+    private_key: bytes
+    qr_secret: str  # the wechat_pay provider's secret, as billing is configured
+    base_code: str = "DEMO-BASE"
+    timeout: float = 60.0
+    log: object = None
+    steps: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.http = requests.Session()
+        self.rng = random.Random()
+
+    # -- plumbing -------------------------------------------------------------
+
+    def _token(self, role, **claims):
+        return mint(self.private_key, role, **claims)
+
+    def _call(self, method, url, token=None, expect=(200, 201, 204), **kwargs):
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        answer = self.http.request(method, url, headers=headers, timeout=30, **kwargs)
+        if answer.status_code not in expect:
+            raise JourneyError(f"{method} {url} -> {answer.status_code}: {answer.text[:500]}")
+        return answer
+
+    def _until(self, what, attempt):
+        """Poll the services' state until `attempt` returns something (events are asynchronous)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            found = attempt()
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                raise JourneyError(f"gave up waiting for {what}")
+            time.sleep(0.05)
+
+    def _say(self, text):
+        self.steps.append((datetime.now(timezone.utc), text))
+        if self.log:
+            self.log(text)
+
+    # -- the journey --------------------------------------------------------------
+
+    def ensure_base(self):
+        admin = self._token("admin")
+        found = self._call("GET", f"{self.urls.enrollment}/enrollment/bases/{self.base_code}", admin,
+                            expect=(200, 404))
+        if found.status_code == 404:
+            today = datetime.now(timezone.utc).date()
+            self._call("POST", f"{self.urls.enrollment}/enrollment/bases", admin, json={
+                "code": self.base_code, "name": "示范碳排放管理培训基地", "contact": "演示联系人 010-00000000",
+                "authorized_from": (today - timedelta(days=30)).isoformat(),
+                "authorized_until": (today + timedelta(days=730)).isoformat()}, expect=(201, 409))
+
+    def run(self) -> dict:
+        u = self.urls
+        operator = self._token("base_operator", base=self.base_code)
+        name = self.rng.choice(SURNAMES) + "".join(self.rng.sample(GIVEN, 2))
+        enrollment = self._call("POST", f"{u.enrollment}/enrollment/enrollments", operator, json={
+            "full_name": name, "id_number": random_id_number(self.rng), "mobile": "13800138000",
+            "level": "L4", "education": {"tier": "junior_college", "status": "graduated"},
+            "related_work_months": 24, "sector": "power"}).json()
+        eid, learner_id = enrollment["enrollment_id"], enrollment["learner_id"]
+        self._say(f"enrolled {name} ({enrollment['id_number_masked']}) at {self.base_code}: {eid}")
+        learner = self._token("learner", subject=learner_id)
+
+        order = self._until("the order", lambda: self._ok("GET", f"{u.billing}/billing/enrollments/{eid}/order", learner))
+        self._say(f"order {order['order_id']}: {order['amount_display']} CNY, remark {order['payment_remark']}")
+        body = json.dumps({"transaction_id": f"WX{uuid.uuid4().hex[:20]}", "order_id": order["order_id"],
+                           "amount_fen": order["amount_fen"],
+                           "paid_at": datetime.now(timezone.utc).isoformat()}).encode()
+        signature = hmac.new(self.qr_secret.encode(), body, hashlib.sha256).hexdigest()
+        paid = self._call("POST", f"{u.billing}/billing/payments/qr/wechat_pay", data=body,
+                          headers={"X-Signature": f"sha256={signature}", "Content-Type": "application/json"}).json()
+        if paid["settlement"] != "applied":
+            raise JourneyError(f"payment not applied: {paid}")
+        self._say("paid by WeChat Pay (signed notification)")
+
+        account = self._until("the learning account",
+                              lambda: self._ok("GET", f"{u.learning}/learning/accounts/{eid}", learner))
+        self._say(f"learning account valid {account['valid_from']} .. {account['valid_until']}, "
+                  f"{len(account['courses'])} courses")
+        started = datetime.now(timezone.utc) - timedelta(minutes=1)
+        for course in account["courses"]:
+            left = course["minutes_required"] - course["minutes_studied"]
+            while left > 0:
+                minutes = min(left, 600)
+                self._call("POST", f"{u.learning}/learning/accounts/{eid}/progress", learner, json={
+                    "session_id": uuid.uuid4().hex, "course_code": course["code"],
+                    "started_at": started.isoformat(), "minutes": minutes})
+                left -= minutes
+        self._say("studied every required course")
+
+        admin = self._token("admin")
+        now = datetime.now(timezone.utc)
+        sitting = self._call("POST", f"{u.exam}/exam/sittings", admin, json={
+            "starts_at": (now - timedelta(seconds=5)).isoformat(), "level": "both", "capacity": 1000,
+            "registration_closes_at": (now + timedelta(minutes=60)).isoformat()}).json()
+        registration = self._until("exam registration (coursework complete)", lambda: self._ok(
+            "POST", f"{u.exam}/exam/registrations", learner,
+            json={"enrollment_id": eid, "sitting_id": sitting["sitting_id"]}, wait_on=(422,)))
+        self._say(f"registered for a make-up sitting at {sitting['starts_at']}, attempt "
+                  f"{registration['attempt_number']}")
+        paper = self._call("GET", f"{u.exam}/exam/registrations/{registration['registration_id']}/paper",
+                           learner).json()
+        for number, answer in correct_answers(paper).items():
+            self._call("PUT", f"{u.exam}/exam/papers/{paper['paper_id']}/answers/{number}", learner,
+                       json={"answer": answer})
+        self._call("POST", f"{u.exam}/exam/papers/{paper['paper_id']}/submit", learner)
+        self._say("answered 100 questions and submitted")
+        examiner = self._token("examiner")
+        queue = self._call("GET", f"{u.exam}/exam/marking", examiner,
+                           params={"sitting_id": sitting["sitting_id"]}).json()
+        for item in [i for i in queue["items"] if i["paper_id"] == paper["paper_id"]]:
+            self._call("POST", f"{u.exam}/exam/marking/{item['paper_id']}/{item['number']}", examiner,
+                       json={"points": item["max_points"], "comment": "要点齐全"})
+        result = self._call("GET", f"{u.exam}/exam/registrations/{registration['registration_id']}/result",
+                            learner).json()
+        self._say(f"marked: score {result['score']}, passed {result['passed']}")
+
+        certificate = self._until("the certificate", lambda: self._ok(
+            "GET", f"{u.certificate}/certificate/enrollments/{eid}/certificate", learner))
+        verified = self._call("GET", f"{u.certificate}/certificate/verify",
+                              params={"number": certificate["number"], "name": name}).json()
+        self._say(f"certificate {certificate['number']} verified: {verified['status']}")
+        final = self._until("enrollment to show certified", lambda: (
+            e := self._ok("GET", f"{u.enrollment}/enrollment/enrollments/{eid}", operator))
+            and e["status"] == "certified" and e)
+        return {"enrollment": final, "certificate": certificate, "verified": verified,
+                "result": result, "name": name}
+
+    def _ok(self, method, url, token, wait_on=(404,), **kwargs):
+        answer = self._call(method, url, token, expect=(200, 201) + tuple(wait_on), **kwargs)
+        return answer.json() if answer.status_code in (200, 201) else None
+
+    def trail(self, enrollment_id: str) -> list[dict]:
+        """Every event of the journey, as each service recorded it."""
+        operator = self._token("operator")
+        steps = []
+        for name in ("enrollment", "billing", "learning", "exam", "certificate"):
+            answer = self._call("GET", f"{getattr(self.urls, name)}/{name}/journeys/{enrollment_id}",
+                                operator, expect=(200, 404))
+            if answer.status_code == 200:
+                steps += answer.json()["steps"]
+        return steps
+
+
+def demo() -> int:
+    """`make demo`: one learner through the services `make run` started."""
+    import os
+    from rich.console import Console
+
+    from . import local
+    from .__main__ import print_journey
+
+    console = Console(width=max(Console().width, 110))
+    urls = Services(*(local.url_of(s) for s in local.SERVICES))
+    secret = dict(p.split(":", 1) for p in os.environ["BILLING_QR_PROVIDER_SECRETS"].split(","))["wechat_pay"]
+    private_key = (local.VAR / "keys" / "jwt-private.pem").read_bytes()
+    journey = Journey(urls, private_key, secret, log=lambda s: console.print(f"  • {s}"))
+    try:
+        for s in local.SERVICES:
+            requests.get(local.url_of(s) + "/health/ready", timeout=3).raise_for_status()
+    except requests.RequestException:
+        console.print("[red]The services are not running: `make run` first.[/]")
+        return 1
+    started = time.monotonic()
+    journey.ensure_base()
+    outcome = journey.run()
+    eid = outcome["enrollment"]["enrollment_id"]
+    console.print(f"\n[bold]Journey of {outcome['name']}[/] (enrollment {eid}), "
+                  f"{time.monotonic() - started:.1f} s:")
+    steps = journey._until("the last event to be recorded", lambda: (
+        t := journey.trail(eid)) and any(s["type"] == "certificate.issued" and s["direction"] == "handled"
+                                         for s in t) and t)
+    print_journey(steps)
+    v = outcome["verified"]
+    console.print(f"\n[bold green]Verified certificate[/] {v['number']}: {v['status']} — {v['holder_name']}, "
+                  f"{v['level']}, issued {v['issued_on']} by {v['base_name']}, ID {v['id_number_masked']}")
+    console.print(f"Public page: {outcome['certificate']['verify_url']}")
+    return 0
