@@ -8,6 +8,7 @@
     python -m shared.ops dead-letters discard SERVICE EVENT_ID
     python -m shared.ops trace CORRELATION_ID          one learner's journey across services
     python -m shared.ops demo                          one learner end to end (services running)
+    python -m shared.ops serve SERVICE                 exec `nameko run` for one service (containers)
 
 AMQP_URI and RABBIT_API (management API, default http://guest:guest@localhost:15672/api)
 say where the broker is; OPERATOR_TOKEN is the bearer token for the services (in
@@ -138,6 +139,8 @@ def main(argv=None) -> int:
     sub.add_parser("migrate")
     sub.add_parser("queues")
     sub.add_parser("demo")
+    serve = sub.add_parser("serve", help="run one service in this process (container entrypoint)")
+    serve.add_argument("service", choices=list(local.SERVICES))
     t = sub.add_parser("trace")
     t.add_argument("correlation_id")
     d = sub.add_parser("dead-letters")
@@ -146,6 +149,8 @@ def main(argv=None) -> int:
     d.add_argument("event_id", nargs="?")
     d.add_argument("--all", action="store_true")
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return local.serve(args.service)
     local.load_dev_env()
     if args.command == "dead-letters" and args.action != "list" and not (args.event_id or args.all):
         parser.error("give an EVENT_ID (or --all for replay/discard)")

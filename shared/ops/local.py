@@ -55,7 +55,7 @@ def check_broker() -> bool:
         print(f"RabbitMQ is not reachable at {uri}: {exc}\n"
               "Start one, then run `make run` again:\n"
               "  on this machine:  rabbitmq-server -detached && rabbitmqctl await_startup\n"
-              "  with Docker:      docker compose -f deploy/compose.yaml up -d rabbitmq\n"
+              "  with Docker:      docker compose -f deploy/compose/compose.yaml up -d rabbitmq\n"
               "or point AMQP_URI at a running broker.", file=sys.stderr)
         return False
 
@@ -130,6 +130,15 @@ def start() -> int:
     for service in SERVICES:
         print(f"  {service:<12} {url_of(service)}/{service}/openapi.json   pid {running_pid(service)}")
     return 0
+
+
+def serve(service: str) -> int:
+    """Replace this process with the service's `nameko run` (the container entrypoint)."""
+    cls = SERVICES[service][0]
+    os.chdir(ROOT)
+    nameko = str(Path(sys.executable).parent / "nameko")
+    os.execv(nameko, [nameko, "run", "--config", f"services/{service}/config.yaml",
+                      f"services.{service}.service:{cls}"])
 
 
 def stop() -> int:
