@@ -1,8 +1,26 @@
 #!/usr/bin/env bash
 # Makes sure the broker (with its management API) and PostgreSQL the tests use are
 # up on this machine, starting them from their Debian packages when they are down.
-# Used by `make test` and .ci/run; harmless when both already run.
+# Also installs the Debian packages the tests and the PDFs need (a CJK font,
+# chromium and its driver for the browser test) when they are missing.
+# Used by `make test` and .ci/run; harmless when everything is already there.
 set -uo pipefail
+
+PACKAGES=(fonts-droid-fallback chromium chromium-driver)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing ${missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+      || { echo "could not install ${missing[*]}" >&2; exit 1; }
+  else
+    echo "missing Debian packages: ${missing[*]} (install them as root)" >&2
+  fi
+fi
 
 rabbit_up() { curl -sf -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null 2>&1; }
 amqp_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
