@@ -1,5 +1,7 @@
 """Events produced by the certificate service."""
-from .fields import day, level, moment, text, uuid
+from marshmallow import fields, validate
+
+from .fields import day, described, level, moment, text, uuid
 from .registry import EventData, contract
 
 
@@ -19,3 +21,37 @@ class Issued(EventData):
     base_code = text("The issuing training base's code.")
     issued_on = day("The issue date (Asia/Shanghai).")
     issued_at = moment("When the certificate was issued.")
+
+
+@contract("certificate.reissued", 1, producer="certificate", consumers=("enrollment",))
+class Reissued(EventData):
+    """A correction (the learner's data was wrong) reissued the certificate: the
+    same number with the next serial; the previous serial is now superseded."""
+    certificate_id = uuid("The new certificate record.")
+    certificate_number = text("The certificate number (unchanged by a correction).")
+    serial = described(fields.Int, "The new serial (the first issue is 1).", strict=True,
+                       validate=validate.Range(min=2))
+    superseded_certificate_id = uuid("The record it supersedes.")
+    enrollment_id = uuid("The enrollment.")
+    learner_id = uuid("The learner.")
+    level = level()
+    holder_name = text("The holder's full name, corrected.")
+    id_number_hash = text("Keyed HMAC-SHA256 of the holder's (corrected) ID number (hex).")
+    id_number_masked = text("The holder's masked ID number, corrected.")
+    issued_on = day("The original issue date (a correction does not change it).")
+    reason = text("What was corrected and why.")
+    reissued_at = moment("When the correction was made.")
+
+
+@contract("certificate.revoked", 1, producer="certificate", consumers=("enrollment",))
+class Revoked(EventData):
+    """An administrator revoked the certificate (fraud), with a reason. It no longer
+    counts for the L3 route and verification shows it revoked."""
+    certificate_id = uuid("The revoked certificate record.")
+    certificate_number = text("The certificate number.")
+    enrollment_id = uuid("The enrollment.")
+    learner_id = uuid("The learner.")
+    level = level()
+    id_number_hash = text("Keyed HMAC-SHA256 of the holder's ID number (hex).")
+    reason = text("The administrator's reason.")
+    revoked_at = moment("When it was revoked.")

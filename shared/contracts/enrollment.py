@@ -20,3 +20,16 @@ class Enrolled(EventData):
     base_name = text("The enrolling training base's name.")
     enrolled_on = day("The enrollment date (Asia/Shanghai).")
     enrolled_at = moment("When the enrollment was accepted.")
+
+
+@contract("enrollment.cancelled", 1, producer="enrollment", consumers=("billing",))
+class Cancelled(EventData):
+    """An enrollment was cancelled before payment (by its base or an administrator).
+    Billing closes the enrollment's open order; a payment that still arrives for it
+    goes to the clerk's review queue as a refund due."""
+    enrollment_id = uuid("The enrollment.")
+    learner_id = uuid("The learner.")
+    level = level()
+    base_code = text("The enrolling training base's code.")
+    reason = text("Why it was cancelled, as the person who cancelled it wrote it.")
+    cancelled_at = moment("When it was cancelled.")

@@ -38,3 +38,37 @@ class CourseCompleted(EventData):
     total_class_hours = described(fields.Int, "Completed class hours in all.",
                                   validate=validate.Range(min=0))
     completed_at = moment("When the last required course was completed.")
+
+
+@contract("learning.study-started", 1, producer="learning", consumers=("billing",))
+class StudyStarted(EventData):
+    """The account recorded its first accepted study time. From now on a refund
+    needs an administrator's override. Emitted once per account."""
+    account_id = uuid("The learning account.")
+    enrollment_id = uuid("The enrollment.")
+    learner_id = uuid("The learner.")
+    started_at = moment("When the first accepted study session started.")
+
+
+@contract("learning.account-expired", 1, producer="learning", consumers=("enrollment",))
+class AccountExpired(EventData):
+    """The account's validity ended (end of valid_until, Asia/Shanghai). It accepts
+    no more study. Emitted once per account, by the expiry timer."""
+    account_id = uuid("The learning account.")
+    enrollment_id = uuid("The enrollment.")
+    learner_id = uuid("The learner.")
+    valid_until = day("The last day of validity that has now passed.")
+    coursework_complete = described(fields.Bool, "True when the coursework was complete before expiry.")
+    expired_at = moment("When the expiry was recorded.")
+
+
+@contract("learning.account-extended", 1, producer="learning", consumers=("enrollment",))
+class AccountExtended(EventData):
+    """An administrator extended the account's validity (recorded with a reason)."""
+    account_id = uuid("The learning account.")
+    enrollment_id = uuid("The enrollment.")
+    learner_id = uuid("The learner.")
+    previous_valid_until = day("The last day of validity before the extension.")
+    valid_until = day("The new last day of validity, inclusive.")
+    reason = text("The administrator's reason.")
+    extended_at = moment("When the extension was recorded.")
