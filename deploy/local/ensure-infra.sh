@@ -6,7 +6,7 @@
 # Used by `make test` and .ci/run; harmless when everything is already there.
 set -uo pipefail
 
-PACKAGES=(fonts-droid-fallback chromium chromium-driver)
+PACKAGES=(fonts-dejavu-core fonts-droid-fallback chromium chromium-driver)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

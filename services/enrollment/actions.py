@@ -15,7 +15,7 @@ from shared.errors import Conflict, NotFound, RuleViolation
 from shared.messaging.consumer import Defer
 
 from . import domain
-from .domain import identity
+from shared import identity
 from .domain.eligibility import Applicant, Education, HeldCertificate, assess
 from .domain.lifecycle import Status, advance
 from .models import Enrollment, Learner, RegisteredCertificate, StatusChange, TrainingBase

@@ -16,18 +16,18 @@ from datetime import date, datetime, timedelta, timezone
 
 import requests
 
+from shared.identity import check_character
 from shared.tokens import mint
 
 from .candidate import correct_answers
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 SURNAMES, GIVEN = "王李张刘陈杨赵黄周吴", ["伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "杰"]
 
 
 def random_id_number(rng: random.Random) -> str:
     born = date(1975, 1, 1) + timedelta(days=rng.randrange(30 * 365))
     first17 = f"360402{born:%Y%m%d}{rng.randrange(1000):03d}"
-    return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, _WEIGHTS)) % 11]
+    return first17 + check_character(first17)
 
 
 class JourneyError(Exception):

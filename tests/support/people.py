@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from services.enrollment.domain.identity import check_character  # test data only
+from shared.identity import check_character
 
 
 def id_number(region: str = "360402", born: date = date(1990, 3, 7), seq: int | None = None) -> str:

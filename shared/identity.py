@@ -1,5 +1,7 @@
 """The resident ID number (GB 11643): validation, masking and the keyed hash that
-identifies a learner without keeping the number itself."""
+identifies a learner without keeping the number itself. Shared because enrollment
+validates it on application and certificate on a correction; the keyed hash
+(CEA_ID_HASH_KEY) must be computed the same way wherever it is searched."""
 from __future__ import annotations
 
 import hashlib
