@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: venv keys run stop demo test test-unit bench token queues dead-letters replay discard trace catalog migration infra
+.PHONY: venv keys run stop demo test test-unit bench token queues dead-letters replay discard trace catalog migration infra verify-certificate
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,7 @@ venv: $(STAMP)
 
 keys: venv
 	@$(PY) -m shared.tokens keys
+	@$(PY) -m services.certificate.signing keys
 
 run: venv keys            ## start the five services (RabbitMQ must be reachable)
 	@$(PY) -m shared.ops start
@@ -55,6 +56,9 @@ discard: venv             ## make discard SERVICE=billing ID=<event id>
 
 trace: venv               ## make trace ID=<enrollment id>
 	@$(PY) -m shared.ops trace $(ID)
+
+verify-certificate: venv  ## make verify-certificate FILE=cert.json KEYS=keys.json (offline signature check)
+	@$(PY) -m services.certificate.verify_file $(FILE) --keys $(KEYS)
 
 catalog: venv             ## regenerate docs/events.md from the contracts
 	@$(PY) -m shared.contracts.catalog > docs/events.md

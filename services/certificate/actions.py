@@ -1,10 +1,14 @@
 """What certificate does, one function per action or event, over a transaction."""
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from urllib.parse import urlencode
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+
+from shared import identity
 
 from shared.calendar import program_date
 from shared.contracts import certificate as events
@@ -25,8 +29,8 @@ def record_holder(tx, event) -> None:
                               base_name=data["base_name"]))
 
 
-def issue_on_pass(tx, event) -> None:
-    """A pass issues exactly one certificate per enrollment (unique enrollment_id)."""
+def issue_on_pass(tx, event, signer) -> None:
+    """A pass issues exactly one certificate per enrollment (unique enrollment + serial)."""
     data = event.data
     if not data["passed"]:
         return
@@ -46,6 +50,7 @@ def issue_on_pass(tx, event) -> None:
         holder_name=holder.full_name, id_number_hash=holder.id_number_hash,
         id_number_masked=holder.id_number_masked, base_code=holder.base_code,
         base_name=holder.base_name, issued_on=issued_on, issued_at=event.occurred_at, status="valid")
+    _sign(certificate, signer)
     session.add(certificate)
     tx.emit(events.Issued, {
         "certificate_id": certificate.certificate_id, "certificate_number": certificate.number,
@@ -54,6 +59,11 @@ def issue_on_pass(tx, event) -> None:
         "id_number_hash": certificate.id_number_hash, "id_number_masked": certificate.id_number_masked,
         "base_code": certificate.base_code, "issued_on": certificate.issued_on,
         "issued_at": certificate.issued_at})
+
+
+def _sign(certificate: Certificate, signer) -> None:
+    signed = signer.document(domain.signed_content(certificate))
+    certificate.key_id, certificate.signature = signed["key_id"], signed["signature"]
 
 
 def _next_sequence(session, level: str, year: int) -> int:
@@ -71,31 +81,64 @@ class NoSuchCertificate(NotFound):
     title = "No certificate matches"
 
 
+def _records(session, number: str) -> list[Certificate]:
+    """Every serial of a number, the current (highest) first."""
+    return list(session.scalars(select(Certificate).where(Certificate.number == number)
+                                .order_by(Certificate.serial.desc())))
+
+
 def verify(session, number: str, name: str) -> dict:
     """Anyone, by number and holder name. An unknown number, a mistyped one and a
-    wrong name all answer the same, so the registry cannot be enumerated."""
+    wrong name all answer the same, so the registry cannot be enumerated.
+
+    The name may be the current one or the one on a superseded serial (a verifier
+    holding the old document): the answer is the serial that name is on, with the
+    number's history, so the old document shows as superseded."""
     typed = domain.normalize_number(number)
-    certificate = None
-    if domain.check_number(typed):
-        found = session.scalars(select(Certificate).where(Certificate.number == typed)
-                                .order_by(Certificate.serial.desc())).first()
-        if found is not None and domain.same_name(name, found.holder_name):
-            certificate = found
-    if certificate is None:
+    records = _records(session, typed) if domain.check_number(typed) else []
+    matched = next((r for r in records if domain.same_name(name, r.holder_name)), None)
+    if matched is None:
         raise NoSuchCertificate("no certificate matches this number and name")
-    return {"status": certificate.status, "number": certificate.number,
-            "holder_name": certificate.holder_name, "level": certificate.level,
-            "issued_on": certificate.issued_on, "base_name": certificate.base_name,
-            "id_number_masked": certificate.id_number_masked}
+    return {"status": matched.status, "number": matched.number, "serial": matched.serial,
+            "holder_name": matched.holder_name, "level": matched.level,
+            "issued_on": matched.issued_on, "base_name": matched.base_name,
+            "id_number_masked": matched.id_number_masked, "current_serial": records[0].serial,
+            "history": [{"serial": r.serial, "status": r.status, "since": _since(r)}
+                        for r in reversed(records)]}
+
+
+def _since(record: Certificate):
+    if record.status_changed_at is not None:
+        return program_date(record.status_changed_at)
+    return record.issued_on if record.serial == 1 else program_date(record.issued_at)
+
+
+def verify_url(public_base_url: str, certificate: Certificate) -> str:
+    query = urlencode({"number": certificate.number, "name": certificate.holder_name})
+    return f"{public_base_url.rstrip('/')}/certificate/verify/page?{query}"
+
+
+def current_of_enrollment(session, enrollment_id, principal) -> Certificate:
+    certificate = session.scalars(select(Certificate).where(Certificate.enrollment_id == enrollment_id)
+                                  .order_by(Certificate.serial.desc())).first()
+    if certificate is None or not _may_see(certificate, principal):
+        raise NotFound(f"no certificate for enrollment {enrollment_id}")
+    return certificate
+
+
+def view(certificate: Certificate, public_base_url: str) -> dict:
+    return {**{c.key: getattr(certificate, c.key) for c in Certificate.__table__.columns},
+            "verify_url": verify_url(public_base_url, certificate)}
 
 
 def of_enrollment(session, enrollment_id, principal, public_base_url: str) -> dict:
-    certificate = session.scalar(select(Certificate).where(Certificate.enrollment_id == enrollment_id))
-    if certificate is None or not _may_see(certificate, principal):
-        raise NotFound(f"no certificate for enrollment {enrollment_id}")
-    query = urlencode({"number": certificate.number, "name": certificate.holder_name})
-    return {**{c.key: getattr(certificate, c.key) for c in Certificate.__table__.columns},
-            "verify_url": f"{public_base_url.rstrip('/')}/certificate/verify/page?{query}"}
+    return view(current_of_enrollment(session, enrollment_id, principal), public_base_url)
+
+
+def signed_document(certificate: Certificate) -> dict:
+    """The downloadable certificate file: exactly what was signed, and the signature."""
+    return {"content": domain.signed_content(certificate), "algorithm": "Ed25519",
+            "key_id": certificate.key_id, "signature": certificate.signature}
 
 
 def _may_see(certificate: Certificate, principal) -> bool:
@@ -104,3 +147,117 @@ def _may_see(certificate: Certificate, principal) -> bool:
     if principal.role == "base_operator":
         return certificate.base_code == principal.base
     return principal.role in ("admin", "operator")
+
+
+# -- the talent registry ---------------------------------------------------------
+
+def search(session, criteria: dict, id_key: bytes, today) -> tuple[list[Certificate], int]:
+    """Administrators: the current serial of each certificate matching every criterion given."""
+    query = _registry_query(criteria, id_key, today)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    page, per_page = criteria.get("page", 1), criteria.get("per_page", 50)
+    rows = session.scalars(query.order_by(Certificate.issued_on.desc(), Certificate.number)
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), total
+
+
+def export(session, criteria: dict, id_key: bytes, today) -> list[Certificate]:
+    return list(session.scalars(_registry_query(criteria, id_key, today)
+                                .order_by(Certificate.issued_on, Certificate.number)))
+
+
+def _registry_query(criteria: dict, id_key: bytes, today):
+    query = select(Certificate)
+    if not criteria.get("include_superseded"):
+        query = query.where(Certificate.status != "superseded")
+    if criteria.get("name"):
+        pattern = "%" + criteria["name"].strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(Certificate.holder_name.like(pattern, escape="\\"))
+    if criteria.get("number"):
+        query = query.where(Certificate.number == domain.normalize_number(criteria["number"]))
+    for field in ("level", "base_code", "status"):
+        if criteria.get(field):
+            query = query.where(getattr(Certificate, field) == criteria[field])
+    if criteria.get("issued_from"):
+        query = query.where(Certificate.issued_on >= criteria["issued_from"])
+    if criteria.get("issued_to"):
+        query = query.where(Certificate.issued_on <= criteria["issued_to"])
+    if criteria.get("id_number"):
+        id_number = identity.parse_id_number(criteria["id_number"], today)
+        query = query.where(Certificate.id_number_hash == identity.keyed_hash(id_number.value, id_key))
+    return query
+
+
+CSV_COLUMNS = ("number", "serial", "status", "holder_name", "id_number_masked", "level", "issued_on",
+               "base_code", "base_name")
+
+
+def registry_csv(rows: list[Certificate]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(getattr(row, c)) for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _cell(value):
+    """A spreadsheet must not run a cell as a formula (CSV injection)."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+# -- corrections and revocation -----------------------------------------------------
+
+def _current_for_change(session, number: str) -> Certificate:
+    typed = domain.normalize_number(number)
+    certificate = session.scalars(select(Certificate).where(Certificate.number == typed)
+                                  .order_by(Certificate.serial.desc()).with_for_update()).first()
+    if certificate is None:
+        raise NoSuchCertificate(f"no certificate numbered {typed}")
+    return certificate
+
+
+def correct(tx, number: str, correction: dict, signer, id_key: bytes, now) -> Certificate:
+    """The learner's data was wrong: reissue the number with the next serial, newly
+    signed; the current one becomes superseded."""
+    current = _current_for_change(tx.session, number)
+    new_id = None
+    if correction.get("id_number"):
+        new_id = identity.parse_id_number(correction["id_number"], program_date(now))
+    new_hash = identity.keyed_hash(new_id.value, id_key) if new_id else None
+    domain.check_correction(current.status, current.holder_name, current.id_number_hash,
+                            correction.get("holder_name"), new_hash)
+    reissued = Certificate(
+        certificate_id=uuid.uuid4(), number=current.number, serial=current.serial + 1,
+        enrollment_id=current.enrollment_id, learner_id=current.learner_id, level=current.level,
+        holder_name=(correction.get("holder_name") or current.holder_name).strip(),
+        id_number_hash=new_hash or current.id_number_hash,
+        id_number_masked=new_id.masked if new_id else current.id_number_masked,
+        base_code=current.base_code, base_name=current.base_name, issued_on=current.issued_on,
+        issued_at=now, status="valid", correction_reason=correction["reason"])
+    _sign(reissued, signer)
+    current.status, current.status_changed_at = "superseded", now
+    tx.session.add(reissued)
+    tx.emit(events.Reissued, {
+        "certificate_id": reissued.certificate_id, "certificate_number": reissued.number,
+        "serial": reissued.serial, "superseded_certificate_id": current.certificate_id,
+        "enrollment_id": reissued.enrollment_id, "learner_id": reissued.learner_id,
+        "level": reissued.level, "holder_name": reissued.holder_name,
+        "id_number_hash": reissued.id_number_hash, "id_number_masked": reissued.id_number_masked,
+        "issued_on": reissued.issued_on, "reason": correction["reason"], "reissued_at": now},
+        correlation_id=reissued.enrollment_id)
+    return reissued
+
+
+def revoke(tx, number: str, reason: str, now) -> Certificate:
+    """An administrator revokes the certificate (fraud): verification shows it revoked."""
+    current = _current_for_change(tx.session, number)
+    domain.check_revocation(current.status)
+    current.status, current.status_changed_at, current.revocation_reason = "revoked", now, reason
+    tx.emit(events.Revoked, {
+        "certificate_id": current.certificate_id, "certificate_number": current.number,
+        "enrollment_id": current.enrollment_id, "learner_id": current.learner_id,
+        "level": current.level, "id_number_hash": current.id_number_hash, "reason": reason,
+        "revoked_at": now}, correlation_id=current.enrollment_id)
+    return current

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, MetaData, String, Uuid
+from sqlalchemy import Date, Integer, MetaData, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.persistence.tables import add_messaging_tables
@@ -39,11 +39,17 @@ class NumberSequence(Model):
 
 
 class Certificate(Model):
+    """One issue of a certificate: the first (serial 1) or a corrected reissue of the
+    same number (serial 2, 3...), which supersedes the one before it."""
     __tablename__ = "certificates"
+    __table_args__ = (
+        UniqueConstraint("enrollment_id", "serial", name="uq_certificates_enrollment_serial"),
+        UniqueConstraint("number", "serial", name="uq_certificates_number_serial"),
+    )
     certificate_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     number: Mapped[str] = mapped_column(String(60), index=True)
     serial: Mapped[int] = mapped_column(Integer)  # 1 on issue; a correction reissues with the next
-    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)  # one per enrollment
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)  # one number per enrollment
     learner_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     level: Mapped[str] = mapped_column(String(2))
     holder_name: Mapped[str] = mapped_column(String(100))
@@ -52,5 +58,10 @@ class Certificate(Model):
     base_code: Mapped[str] = mapped_column(String(32), index=True)
     base_name: Mapped[str] = mapped_column(String(200))
     issued_on: Mapped[date] = mapped_column(Date)
-    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)  # this serial's issue (or reissue)
     status: Mapped[str] = mapped_column(String(12))  # valid | superseded | revoked
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    signature: Mapped[str | None] = mapped_column(Text)  # Ed25519 over domain.canonical_bytes, base64url
+    correction_reason: Mapped[str | None] = mapped_column(Text)  # why this serial was reissued
+    status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revocation_reason: Mapped[str | None] = mapped_column(Text)

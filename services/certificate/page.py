@@ -6,10 +6,14 @@ STATUS_NAMES = {"valid": "有效 / Valid", "superseded": "已更正换发 / Supe
                 "revoked": "已撤销 / Revoked"}
 
 _STYLE = ("body{font-family:'Noto Sans CJK SC','Source Han Sans SC',sans-serif;max-width:40rem;"
-          "margin:2rem auto;padding:0 1rem;color:#1b2a1f}h1{font-size:1.4rem}"
+          "margin:2rem auto;padding:0 1rem;color:#1b2a1f}h1{font-size:1.4rem}h2{font-size:1.1rem}"
           "dl{display:grid;grid-template-columns:max-content 1fr;gap:.4rem 1rem}"
           ".status{font-weight:bold;font-size:1.2rem}.valid{color:#17692e}.revoked,.superseded{color:#a1260d}"
           "label{display:block;margin:.6rem 0}")
+
+
+def _newer(current: int) -> str:
+    return f" — 已由第 {current} 版取代 / replaced by serial {current}"
 
 
 def render(number: str = "", name: str = "", found: dict | None = None, searched: bool = False) -> str:
@@ -27,7 +31,14 @@ def render(number: str = "", name: str = "", found: dict | None = None, searched
             f"<dt>等级 Level</dt><dd id='level'>{escape(LEVEL_NAMES.get(found['level'], found['level']))}</dd>"
             f"<dt>发证日期 Issued on</dt><dd id='issued'>{escape(str(found['issued_on']))}</dd>"
             f"<dt>培训基地 Training base</dt><dd id='base'>{escape(found['base_name'])}</dd>"
-            f"<dt>身份证号 ID number</dt><dd id='id'>{escape(found['id_number_masked'])}</dd></dl>")
+            f"<dt>身份证号 ID number</dt><dd id='id'>{escape(found['id_number_masked'])}</dd>"
+            f"<dt>版本 Serial</dt><dd id='serial'>{found['serial']}"
+            f"{'' if found['serial'] == found['current_serial'] else _newer(found['current_serial'])}</dd>"
+            "</dl>")
+        if len(found["history"]) > 1:
+            parts.append("<h2>换发记录 Reissue history</h2><ol id='history'>" + "".join(
+                f"<li>第 {h['serial']} 版 serial {h['serial']}: {escape(STATUS_NAMES.get(h['status'], h['status']))}"
+                f" ({escape(str(h['since']))})</li>" for h in found["history"]) + "</ol>")
     elif searched:
         parts.append("<p id='status' class='status revoked'>未找到匹配的证书 / No certificate matches "
                      "this number and name.</p>")

@@ -1,5 +1,14 @@
 """Certificate's API payloads."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, validate, validates_schema, ValidationError
+
+LEVELS = ("L4", "L3")
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("must not be blank")
+
+STATUSES = ("valid", "superseded", "revoked")
 
 
 class VerifyQuery(Schema):
@@ -7,15 +16,24 @@ class VerifyQuery(Schema):
     name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
 
 
+class HistoryEntry(Schema):
+    serial = fields.Int()
+    status = fields.Str()
+    since = fields.Date(metadata={"description": "When this serial took its status (issue, reissue, revocation)."})
+
+
 class Verification(Schema):
     """What anyone may learn: nothing beyond what a verifier needs."""
-    status = fields.Str(metadata={"description": "valid, superseded or revoked"})
+    status = fields.Str(metadata={"description": "valid, superseded or revoked (of the serial the name is on)"})
     number = fields.Str()
+    serial = fields.Int(metadata={"description": "The serial the given name is on (1 = first issue)."})
     holder_name = fields.Str()
     level = fields.Str()
     issued_on = fields.Date()
     base_name = fields.Str()
     id_number_masked = fields.Str()
+    current_serial = fields.Int(metadata={"description": "The number's current serial."})
+    history = fields.List(fields.Nested(HistoryEntry), metadata={"description": "Every serial of the number."})
 
 
 class Certificate(Schema):
@@ -30,4 +48,80 @@ class Certificate(Schema):
     base_name = fields.Str()
     issued_on = fields.Date()
     status = fields.Str()
+    status_changed_at = fields.AwareDateTime(allow_none=True)
+    key_id = fields.Str()
     verify_url = fields.Str()
+
+
+class Key(Schema):
+    kty = fields.Str()
+    crv = fields.Str()
+    kid = fields.Str()
+    use = fields.Str()
+    alg = fields.Str()
+    x = fields.Str(metadata={"description": "The raw Ed25519 public key, base64url."})
+
+
+class KeySet(Schema):
+    """A JSON Web Key Set (RFC 8037): the signing key first, then retired ones."""
+    keys = fields.List(fields.Nested(Key))
+
+
+class RegistrySearch(Schema):
+    """Every criterion given must hold. The ID number is matched by its keyed hash."""
+    name = fields.Str(validate=validate.Length(min=1, max=100), metadata={"description": "Part of the holder's name."})
+    number = fields.Str(validate=validate.Length(min=1, max=60))
+    level = fields.Str(validate=validate.OneOf(LEVELS))
+    base_code = fields.Str(validate=validate.Length(min=1, max=32))
+    status = fields.Str(validate=validate.OneOf(STATUSES))
+    issued_from = fields.Date()
+    issued_to = fields.Date()
+    id_number = fields.Str(validate=validate.Length(min=1, max=30))
+    include_superseded = fields.Bool(load_default=False)
+    page = fields.Int(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
+
+    @validates_schema
+    def _range(self, data, **kwargs):
+        if data.get("issued_from") and data.get("issued_to") and data["issued_from"] > data["issued_to"]:
+            raise ValidationError("issued_from is after issued_to", "issued_to")
+
+
+class RegistryEntry(Schema):
+    certificate_id = fields.UUID()
+    number = fields.Str()
+    serial = fields.Int()
+    status = fields.Str()
+    enrollment_id = fields.UUID()
+    level = fields.Str()
+    holder_name = fields.Str()
+    id_number_masked = fields.Str()
+    base_code = fields.Str()
+    base_name = fields.Str()
+    issued_on = fields.Date()
+    status_changed_at = fields.AwareDateTime(allow_none=True)
+    correction_reason = fields.Str(allow_none=True)
+    revocation_reason = fields.Str(allow_none=True)
+
+
+class RegistryPage(Schema):
+    items = fields.List(fields.Nested(RegistryEntry))
+    total = fields.Int()
+    page = fields.Int()
+    per_page = fields.Int()
+
+
+class Correction(Schema):
+    """The learner's data on the certificate was wrong: the corrected name and/or ID number."""
+    holder_name = fields.Str(validate=[validate.Length(min=1, max=100), _not_blank])
+    id_number = fields.Str(validate=validate.Length(min=1, max=30))
+    reason = fields.Str(required=True, validate=[validate.Length(min=2, max=1000), _not_blank])
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if not data.get("holder_name") and not data.get("id_number"):
+            raise ValidationError("give the corrected holder_name, id_number or both", "holder_name")
+
+
+class Revocation(Schema):
+    reason = fields.Str(required=True, validate=[validate.Length(min=2, max=1000), _not_blank])

@@ -1,19 +1,43 @@
 """The certificate service: issue on a pass, the talent registry, public verification."""
+import json
+
 from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
+from shared.calendar import program_date, utcnow
 from shared.contracts import enrollment, exam
 from shared.errors import NotFound
 from shared.service import ServiceBase, api, event_handler
 
-from . import actions, page, schemas
+from . import actions, document, page, schemas, signing
 
 VERIFY_LIMIT = ("VERIFY_RATE_LIMIT", "30/minute")
+HOLDER_READERS = ("learner", "base_operator", "admin")
+
+
+class SigningKey(DependencyProvider):
+    """The key certificates are signed with, loaded once: a missing key stops the start."""
+
+    def setup(self):
+        self.signer = signing.load_signer(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return self.signer
 
 
 class CertificateService(ServiceBase):
     name = "certificate"
     config = Config()
+    signer = SigningKey()
+
+    @property
+    def public_base_url(self) -> str:
+        return self.config.get("PUBLIC_BASE_URL", "http://localhost:8005")
+
+    @property
+    def id_key(self) -> bytes:
+        return self.config["ID_HASH_KEY"].encode()
 
     @event_handler(enrollment.Enrolled)
     def record_holder(self, tx, event):
@@ -21,7 +45,9 @@ class CertificateService(ServiceBase):
 
     @event_handler(exam.Graded)
     def issue_on_pass(self, tx, event):
-        actions.issue_on_pass(tx, event)
+        actions.issue_on_pass(tx, event, self.signer)
+
+    # -- public --------------------------------------------------------------------
 
     @api("GET", "/certificate/verify", public=True, query=schemas.VerifyQuery,
          response=schemas.Verification, rate_limit=VERIFY_LIMIT)
@@ -45,10 +71,71 @@ class CertificateService(ServiceBase):
         return Response(html, status=200 if found or not (number and name) else 404,
                         content_type="text/html; charset=utf-8")
 
+    @api("GET", "/certificate/keys", public=True, response=schemas.KeySet, rate_limit=VERIFY_LIMIT)
+    def keys(self, request):
+        """Anyone: the public keys certificates are signed with (JWKS), to verify a file offline."""
+        return self.signer.key_set()
+
+    # -- the holder and their base ---------------------------------------------------
+
     @api("GET", "/certificate/enrollments/<uuid:enrollment_id>/certificate",
-         roles=("learner", "base_operator", "admin"), response=schemas.Certificate)
+         roles=HOLDER_READERS, response=schemas.Certificate)
     def of_enrollment(self, request, principal, enrollment_id):
         """The certificate of an enrollment (its learner, its base, administrators)."""
         with self.db.read() as session:
-            return actions.of_enrollment(session, enrollment_id, principal,
-                                         self.config.get("PUBLIC_BASE_URL", "http://localhost:8005"))
+            return actions.of_enrollment(session, enrollment_id, principal, self.public_base_url)
+
+    @api("GET", "/certificate/enrollments/<uuid:enrollment_id>/certificate.json", roles=HOLDER_READERS)
+    def signed_file(self, request, principal, enrollment_id):
+        """The signed certificate file (content, key id, Ed25519 signature) to verify offline."""
+        with self.db.read() as session:
+            certificate = actions.current_of_enrollment(session, enrollment_id, principal)
+        body = json.dumps(actions.signed_document(certificate), ensure_ascii=False, indent=2)
+        return _download(body.encode("utf-8"), "application/json", f"{certificate.number}.json")
+
+    @api("GET", "/certificate/enrollments/<uuid:enrollment_id>/certificate.pdf", roles=HOLDER_READERS)
+    def printable(self, request, principal, enrollment_id):
+        """The certificate as a PDF, with a QR code to the verification page."""
+        with self.db.read() as session:
+            certificate = actions.current_of_enrollment(session, enrollment_id, principal)
+        pdf = document.certificate_pdf(certificate, actions.verify_url(self.public_base_url, certificate))
+        return _download(pdf, "application/pdf", f"{certificate.number}.pdf")
+
+    # -- administrators: the talent registry, corrections, revocations -----------------
+
+    @api("POST", "/certificate/registry/search", roles=("admin",), request=schemas.RegistrySearch,
+         response=schemas.RegistryPage)
+    def search_registry(self, request, principal, body):
+        """Search certificates (a POST, so an ID number never sits in a URL or access log)."""
+        with self.db.read() as session:
+            rows, total = actions.search(session, body, self.id_key, program_date(utcnow()))
+        return {"items": rows, "total": total, "page": body["page"], "per_page": body["per_page"]}
+
+    @api("POST", "/certificate/registry/export", roles=("admin",), request=schemas.RegistrySearch)
+    def export_registry(self, request, principal, body):
+        """The same search, every match, as CSV (UTF-8 with BOM, for spreadsheets)."""
+        with self.db.read() as session:
+            rows = actions.export(session, body, self.id_key, program_date(utcnow()))
+        csv_text = "\ufeff" + actions.registry_csv(rows)
+        return _download(csv_text.encode("utf-8"), "text/csv; charset=utf-8", "registry.csv")
+
+    @api("POST", "/certificate/certificates/<number>/corrections", roles=("admin",),
+         request=schemas.Correction, response=schemas.Certificate, status=201)
+    def correct(self, request, principal, number, body):
+        """Correct the holder's name and/or ID number: reissue with the next serial."""
+        with self.db.transaction() as tx:
+            reissued = actions.correct(tx, number, body, self.signer, self.id_key, utcnow())
+        return 201, actions.view(reissued, self.public_base_url)
+
+    @api("POST", "/certificate/certificates/<number>/revocation", roles=("admin",),
+         request=schemas.Revocation, response=schemas.Certificate)
+    def revoke(self, request, principal, number, body):
+        """Revoke the certificate (fraud), with a reason."""
+        with self.db.transaction() as tx:
+            revoked = actions.revoke(tx, number, body["reason"], utcnow())
+        return actions.view(revoked, self.public_base_url)
+
+
+def _download(body: bytes, content_type: str, filename: str) -> Response:
+    return Response(body, content_type=content_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

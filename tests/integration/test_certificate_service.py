@@ -26,7 +26,10 @@ def test_a_pass_issues_one_certificate_that_anyone_can_verify(services, bus):
     assert answer.status_code == 200
     assert answer.json() == {"status": "valid", "number": number, "holder_name": "王小明", "level": "L4",
                              "issued_on": issued.data["issued_on"].isoformat(),
-                             "base_name": "江西碳排放培训基地", "id_number_masked": "3604**********0071"}
+                             "base_name": "江西碳排放培训基地", "id_number_masked": "3604**********0071",
+                             "serial": 1, "current_serial": 1,
+                             "history": [{"serial": 1, "status": "valid",
+                                          "since": issued.data["issued_on"].isoformat()}]}
     later, _ = _issued(services, bus, sink)
     sink.drain(quiet=1.0)
     mine = [e for e in sink.of_type("certificate.issued")

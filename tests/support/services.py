@@ -28,6 +28,11 @@ TEST_SETTINGS = {
     "DAILY_STUDY_CAP_MINUTES": "100000",
     "PUBLIC_BASE_URL": "http://verify.test",
     "VERIFY_RATE_LIMIT": "1000/minute",
+    # certificate's signing key: a test-only Ed25519 key, never used elsewhere
+    "SIGNING_KEY": "-----BEGIN PRIVATE KEY-----\n"
+                   "MC4CAQAwBQYDK2VwBCIEIB+vH7tqrL/mP53GKIpKohJW1GvKbuZUUo8XyQSi/LJG\n"
+                   "-----END PRIVATE KEY-----\n",
+    "SIGNING_KEY_ID": "test-1",
 }
 
 

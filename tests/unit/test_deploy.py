@@ -61,3 +61,8 @@ def test_the_image_entrypoint_serves_each_service():
     for name, (cls, _) in local.SERVICES.items():
         module = __import__(f"services.{name}.service", fromlist=[cls])
         assert getattr(module, cls).name == name
+
+
+def test_the_image_has_the_fonts_the_pdfs_are_set_in():
+    dockerfile = (ROOT / "deploy/Dockerfile").read_text()
+    assert "fonts-dejavu-core" in dockerfile and "fonts-droid-fallback" in dockerfile
