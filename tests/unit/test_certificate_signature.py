@@ -4,6 +4,7 @@ import copy
 import json
 import uuid
 from datetime import date
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -119,3 +120,19 @@ def test_a_correction_must_change_something_and_a_revoked_certificate_stays_revo
     with pytest.raises(domain.CertificateRevoked):
         domain.check_revocation("revoked")
     domain.check_revocation("valid")
+
+
+def test_the_service_config_reads_the_signing_key_from_the_environment(tmp_path, monkeypatch):
+    """services/certificate/config.yaml as `nameko run` reads it."""
+    import yaml
+    from nameko.cli.main import setup_yaml_parser
+
+    key = signing.make_dev_key(tmp_path / "signing.pem")
+    monkeypatch.setenv("CERTIFICATE_SIGNING_KEY_FILE", str(key))
+    monkeypatch.setenv("CERTIFICATE_SIGNING_KEY_ID", "k-2027")
+    monkeypatch.setenv("CEA_ID_HASH_KEY", "secret")
+    setup_yaml_parser()
+    path = Path(__file__).resolve().parents[2] / "services/certificate/config.yaml"
+    config = yaml.safe_load(path.read_text())
+    assert config["ID_HASH_KEY"] == "secret" and config["VERIFY_RATE_LIMIT"] == "30/minute"
+    assert [k["kid"] for k in signing.load_signer(config).key_set()["keys"]] == ["k-2027"]
