@@ -9,13 +9,12 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select
 
 from shared import identity
-
 from shared.calendar import program_date
 from shared.contracts import certificate as events
 from shared.errors import NotFound
 from shared.messaging.consumer import Defer
 
-from . import domain
+from . import domain, signing
 from .models import Certificate, Holder, NumberSequence
 
 
@@ -137,8 +136,8 @@ def of_enrollment(session, enrollment_id, principal, public_base_url: str) -> di
 
 def signed_document(certificate: Certificate) -> dict:
     """The downloadable certificate file: exactly what was signed, and the signature."""
-    return {"content": domain.signed_content(certificate), "algorithm": "Ed25519",
-            "key_id": certificate.key_id, "signature": certificate.signature}
+    return signing.certificate_file(domain.signed_content(certificate), certificate.key_id,
+                                    certificate.signature)
 
 
 def _may_see(certificate: Certificate, principal) -> bool:

@@ -46,6 +46,11 @@ def jwk(key_id: str, public: Ed25519PublicKey) -> dict:
             "x": _b64(_raw(public))}
 
 
+def certificate_file(content: dict, key_id: str, signature: str) -> dict:
+    """The downloadable certificate file: its content, the key id and the signature."""
+    return {"content": content, "algorithm": ALGORITHM, "key_id": key_id, "signature": signature}
+
+
 @dataclass(frozen=True)
 class Signer:
     key_id: str
@@ -53,10 +58,9 @@ class Signer:
     retired: tuple[tuple[str, Ed25519PublicKey], ...] = ()
 
     def document(self, content: dict) -> dict:
-        """The downloadable certificate file: its content and the signature over it."""
+        """Sign `content`: the certificate file."""
         signature = self.private.sign(domain.canonical_bytes(content))
-        return {"content": content, "algorithm": ALGORITHM, "key_id": self.key_id,
-                "signature": _b64(signature)}
+        return certificate_file(content, self.key_id, _b64(signature))
 
     def key_set(self) -> dict:
         """What `GET /certificate/keys` publishes: the signing key first, then retired ones."""
