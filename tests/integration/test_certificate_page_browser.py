@@ -53,7 +53,7 @@ def _verify(browser, page_url, number, name):
     return WebDriverWait(browser, 15).until(seen.presence_of_element_located((By.ID, "status")))
 
 
-def test_a_person_verifies_a_certificate_on_the_page_and_an_unknown_one_is_not_found(services, bus, browser):
+def test_a_person_verifies_a_certificate_on_the_page_and_a_wrong_name_is_not_found(services, bus, browser):
     from selenium.webdriver.common.by import By
 
     sink = bus.sink("certificate.issued")
@@ -72,3 +72,24 @@ def test_a_person_verifies_a_certificate_on_the_page_and_an_unknown_one_is_not_f
     status = _verify(browser, page_url, number, "李四")
     assert status.text.startswith("未找到匹配的证书 / No certificate matches")
     assert not browser.find_elements(By.ID, "number") and "王小明" not in browser.page_source
+
+
+def test_the_page_shows_a_superseded_serial_and_a_revoked_certificate(services, bus, browser):
+    from selenium.webdriver.common.by import By
+
+    sink = bus.sink("certificate.issued")
+    services.start("certificate")
+    _, issued = certificate_flow.issue(bus, sink, full_name="王小名")
+    number = issued.data["certificate_number"]
+    admin = services.client("certificate", "admin")
+    assert admin.post(f"/certificate/certificates/{number}/corrections",
+                      json={"holder_name": "王小明", "reason": "姓名录入错误"}).status_code == 201
+    assert admin.post(f"/certificate/certificates/{number}/revocation",
+                      json={"reason": "考试作弊"}).status_code == 200
+    page_url = services.url("certificate") + "/certificate/verify/page"
+
+    assert _verify(browser, page_url, number, "王小名").text == "已更正换发 / Superseded by a corrected reissue"
+    assert "replaced by serial 2" in browser.find_element(By.ID, "serial").text
+    assert _verify(browser, page_url, number, "王小明").text == "已撤销 / Revoked"
+    history = browser.find_element(By.ID, "history").text
+    assert "serial 1: 已更正换发" in history and "serial 2: 已撤销" in history and "作弊" not in browser.page_source
