@@ -10,7 +10,7 @@ from shared.contracts import new_event
 from shared.contracts.billing import OrderOpened, Paid, Refunded
 from shared.contracts.certificate import Issued, Reissued, Revoked
 from shared.contracts.exam import SittingChanged
-from shared.contracts.learning import AccountExpired, AccountExtended
+from shared.contracts.learning import AccountExpired, AccountExtended, CourseCompleted
 
 
 def _now():
@@ -43,6 +43,13 @@ def refunded(of, reason="the learner withdrew", override=False, amount_fen=39000
     return _event(Refunded, of, {"order_id": uuid.uuid4(), "amount_fen": amount_fen,
                                  "reason": reason, "administrator_override": override,
                                  "refunded_at": _now()})
+
+
+def course_completed(of):
+    return _event(CourseCompleted, of, {"account_id": uuid.uuid4(), "level": of["level"],
+                                        "catalog_version": "2026.1",
+                                        "class_hours_by_category": {"foundation": 30},
+                                        "total_class_hours": 85, "completed_at": _now()})
 
 
 def account_expired(of, valid_until: date, coursework_complete: bool):
