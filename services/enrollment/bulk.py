@@ -111,6 +111,8 @@ def _enroll_chunk(db, upload_id, chunk, principal, id_key, now) -> None:
     with db.transaction() as tx:
         session = tx.session
         base = session.get(TrainingBase, principal.base)
+        upload = session.get(BulkUpload, upload_id)
+        upload.claimed_until = now + CLAIM
         try:
             domain.check_base_may_enroll(base, today)  # suspended mid-upload: the rest fail
         except DomainError as exc:
@@ -126,8 +128,6 @@ def _enroll_chunk(db, upload_id, chunk, principal, id_key, now) -> None:
         session.add_all(BulkUploadRow(upload_id=upload_id, row_number=number, outcome=outcome,
                                       enrollment_id=enrollment_id, problem=problem)
                         for number, (outcome, enrollment_id, problem) in outcomes.items())
-        upload = session.get(BulkUpload, upload_id)
-        upload.claimed_until = now + CLAIM
         actions.flush_enrollments(session, register)
 
 
