@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.persistence.engine import make_engine
 from tests.support import enrollment_events as ev
+from tests.support import enrollment_people as applicants
 from tests.support import people
 from tests.support.wait import wait_for
 
@@ -26,7 +27,7 @@ def test_authorized_base_enrolls_and_enrolled_is_published(enrollment, bus):
     sink = bus.sink("enrollment.enrolled")
     operator = enrollment.client("enrollment", "base_operator", base="B001", subject="op-1")
 
-    answer = operator.post("/enrollment/enrollments", people.application(id_number=people.id_number(seq=7)))
+    answer = operator.post("/enrollment/enrollments", applicants.application(id_number=applicants.id_number()))
     assert answer.status_code == 201, answer.text
     body = answer.json()
     assert body["status"] == "submitted" and body["base_code"] == "B001"
@@ -50,17 +51,17 @@ def test_authorized_base_enrolls_and_enrolled_is_published(enrollment, bus):
 
 def test_a_learner_token_cannot_enroll_anyone(enrollment):
     learner = enrollment.client("enrollment", "learner", subject="someone")
-    refused = learner.post("/enrollment/enrollments", people.application())
+    refused = learner.post("/enrollment/enrollments", applicants.application())
     assert refused.status_code == 403 and refused.json()["type"] == "/problems/forbidden"
 
 
 def test_a_bad_id_number_is_a_422_problem_naming_id_number_and_nothing_is_enrolled(enrollment, bus):
     sink = bus.sink("enrollment.enrolled")
     operator = enrollment.client("enrollment", "base_operator", base="B001")
-    good = people.id_number()
+    good = applicants.id_number()
     bad = good[:17] + ("0" if good[17] != "0" else "1")
     for wrong in (bad, "36040220250229001X", "99040219900307001X"):
-        answer = operator.post("/enrollment/enrollments", people.application(id_number=wrong))
+        answer = operator.post("/enrollment/enrollments", applicants.application(id_number=wrong))
         assert answer.status_code == 422, answer.text
         problem = answer.json()
         assert answer.headers["Content-Type"] == "application/problem+json"
@@ -72,13 +73,13 @@ def test_a_bad_id_number_is_a_422_problem_naming_id_number_and_nothing_is_enroll
 
 def test_an_ineligible_application_is_refused_naming_every_failed_rule(enrollment):
     operator = enrollment.client("enrollment", "base_operator", base="B001")
-    l4 = operator.post("/enrollment/enrollments", people.application(
+    l4 = operator.post("/enrollment/enrollments", applicants.application(
         education={"tier": "junior_secondary_or_below", "status": "graduated"}, related_work_months=35))
     assert l4.status_code == 422
     assert l4.json()["type"] == "/problems/not-eligible"
     assert [r["rule"] for r in l4.json()["rules"]] == ["L4_EDUCATION", "L4_WORK_EXPERIENCE"]
 
-    l3 = operator.post("/enrollment/enrollments", people.application(
+    l3 = operator.post("/enrollment/enrollments", applicants.application(
         "L3", education={"tier": "bachelor", "status": "studying"}, work_months_since_l4=12,
         related_work_months=12))
     assert l3.status_code == 422
@@ -92,12 +93,12 @@ def test_only_a_base_with_a_valid_authorization_enrolls_and_changes_are_recorded
 
     suspended = admin.post("/enrollment/bases/B001/suspension", {"reason": "audit found fake records"})
     assert suspended.status_code == 200 and suspended.json()["authorization"] == "suspended"
-    refused = operator.post("/enrollment/enrollments", people.application())
+    refused = operator.post("/enrollment/enrollments", applicants.application())
     assert refused.status_code == 403 and refused.json()["type"] == "/problems/base-not-authorized"
     assert admin.post("/enrollment/bases/B001/suspension", {"reason": "again"}).status_code == 409
 
     assert admin.post("/enrollment/bases/B001/reinstatement", {"reason": "records corrected"}).status_code == 200
-    assert operator.post("/enrollment/enrollments", people.application()).status_code == 201
+    assert operator.post("/enrollment/enrollments", applicants.application()).status_code == 201
 
     today = date.today()
     for start, end, state in ((today - timedelta(days=400), today - timedelta(days=2), "expired"),
@@ -106,7 +107,7 @@ def test_only_a_base_with_a_valid_authorization_enrolls_and_changes_are_recorded
             "authorized_from": start.isoformat(), "authorized_until": end.isoformat(),
             "reason": "renewal decision"})
         assert changed.status_code == 200 and changed.json()["authorization"] == state
-        refused = operator.post("/enrollment/enrollments", people.application())
+        refused = operator.post("/enrollment/enrollments", applicants.application())
         assert refused.status_code == 403 and refused.json()["type"] == "/problems/base-not-authorized"
 
     history = operator.get("/enrollment/bases/B001").json()["history"]
@@ -118,24 +119,24 @@ def test_only_a_base_with_a_valid_authorization_enrolls_and_changes_are_recorded
 
 def test_one_learner_holds_one_open_enrollment_per_level(enrollment, services):
     operator = enrollment.client("enrollment", "base_operator", base="B001")
-    id_number = people.id_number()
-    first = operator.post("/enrollment/enrollments", people.application(id_number=id_number))
+    id_number = applicants.id_number()
+    first = operator.post("/enrollment/enrollments", applicants.application(id_number=id_number))
     assert first.status_code == 201
-    again = operator.post("/enrollment/enrollments", people.application(id_number=id_number.lower()))
+    again = operator.post("/enrollment/enrollments", applicants.application(id_number=id_number.lower()))
     assert again.status_code == 409 and again.json()["type"] == "/problems/open-enrollment-exists"
     assert again.json()["enrollment_id"] == first.json()["enrollment_id"]
     elsewhere = enrollment.client("enrollment", "base_operator", base="B002").post(
-        "/enrollment/enrollments", people.application(id_number=id_number))
+        "/enrollment/enrollments", applicants.application(id_number=id_number))
     assert elsewhere.status_code == 409 and "enrollment_id" not in elsewhere.json()
-    other_level = operator.post("/enrollment/enrollments", people.application("L3", id_number=id_number))
+    other_level = operator.post("/enrollment/enrollments", applicants.application("L3", id_number=id_number))
     assert other_level.status_code == 201
     assert other_level.json()["learner_id"] == first.json()["learner_id"]
 
     # Concurrent applications of one new learner: exactly one is enrolled.
-    racing = people.id_number()
+    racing = applicants.id_number()
     with ThreadPoolExecutor(6) as pool:
         codes = sorted(pool.map(lambda _: operator.post(
-            "/enrollment/enrollments", people.application(id_number=racing)).status_code, range(6)))
+            "/enrollment/enrollments", applicants.application(id_number=racing)).status_code, range(6)))
     assert codes == [201, 409, 409, 409, 409, 409]
 
     # The database itself refuses a second open enrollment of a learner and level.
@@ -155,8 +156,8 @@ def test_one_learner_holds_one_open_enrollment_per_level(enrollment, services):
 def test_cancel_before_payment_emits_cancelled_and_after_payment_conflicts(enrollment, bus):
     sink = bus.sink("enrollment.cancelled")
     operator = enrollment.client("enrollment", "base_operator", base="B001", subject="op-9")
-    id_number = people.id_number()
-    unpaid = operator.post("/enrollment/enrollments", people.application(id_number=id_number)).json()
+    id_number = applicants.id_number()
+    unpaid = operator.post("/enrollment/enrollments", applicants.application(id_number=id_number)).json()
     path = f"/enrollment/enrollments/{unpaid['enrollment_id']}/cancellation"
 
     other_base = enrollment.client("enrollment", "base_operator", base="B002")
@@ -173,9 +174,9 @@ def test_cancel_before_payment_emits_cancelled_and_after_payment_conflicts(enrol
     assert event.data["reason"] == "the learner changed their mind"
     assert operator.post(path, {"reason": "twice"}).status_code == 409
     # Cancelled is closed: the learner can be enrolled again.
-    assert operator.post("/enrollment/enrollments", people.application(id_number=id_number)).status_code == 201
+    assert operator.post("/enrollment/enrollments", applicants.application(id_number=id_number)).status_code == 201
 
-    paid = operator.post("/enrollment/enrollments", people.application()).json()
+    paid = operator.post("/enrollment/enrollments", applicants.application()).json()
     bus.publish(ev.order_opened(paid))
     bus.publish(ev.paid(paid))
     view = f"/enrollment/enrollments/{paid['enrollment_id']}"

@@ -4,6 +4,7 @@ import io
 
 import pytest
 
+from tests.support import enrollment_people as applicants
 from tests.support import people
 
 CHINESE_HEADER = ["姓名", "身份证号", "手机号", "级别", "学历", "学历状态", "相关工作月数", "行业"]
@@ -32,17 +33,17 @@ def upload(client, body: bytes, content_type="text/csv"):
 def test_a_gbk_file_enrolls_each_row_on_its_own_and_the_same_file_again_creates_nothing(enrollment, bus):
     sink = bus.sink("enrollment.enrolled")
     operator = enrollment.client("enrollment", "base_operator", base="B001")
-    twice = people.id_number()
-    bad_check = people.id_number()
+    twice = applicants.id_number()
+    bad_check = applicants.id_number()
     bad_check = bad_check[:17] + ("1" if bad_check[17] != "1" else "2")
     rows = [CHINESE_HEADER,
-            ["王小明", people.id_number(), "13800138001", "四级", "大专", "毕业", "12", "电力"],     # row 2
+            ["王小明", applicants.id_number(), "13800138001", "四级", "大专", "毕业", "12", "电力"],     # row 2
             ["李四", bad_check, "13800138002", "L4", "本科", "毕业", "12", "钢铁"],                  # 3
-            ["赵六", people.id_number(), "13800138003", "四级", "初中", "毕业", "35", "水泥"],        # 4
-            ["钱七", people.id_number(), "12345", "四级", "高中", "在读", "abc", "航空"],             # 5
+            ["赵六", applicants.id_number(), "13800138003", "四级", "初中", "毕业", "35", "水泥"],        # 4
+            ["钱七", applicants.id_number(), "12345", "四级", "高中", "在读", "abc", "航空"],             # 5
             ["孙八", twice, "13800138005", "四级", "中专", "在读", "0", "金融"],                      # 6
             ["孙八", twice, "13800138005", "四级", "中专", "在读", "0", "金融"],                      # 7
-            ["周九", people.id_number(), "13800138006", "三级", "硕士", "毕业", "24", "碳交易"]]      # 8
+            ["周九", applicants.id_number(), "13800138006", "三级", "硕士", "毕业", "24", "碳交易"]]      # 8
     body = csv_bytes(rows, "gbk")
     with pytest.raises(UnicodeDecodeError):
         body.decode("utf-8")
@@ -86,13 +87,13 @@ def test_the_template_uploads_as_utf8_with_bom_and_bad_files_are_refused_whole(e
     assert header[:3] == ["full_name", "id_number", "mobile"] and len(example) == len(header)
 
     filled = template.content + csv_bytes([[
-        "刘一", people.id_number(), "13900139000", "L4", "general_high_school", "graduated", "0", "", "other", ""]])
+        "刘一", applicants.id_number(), "13900139000", "L4", "general_high_school", "graduated", "0", "", "other", ""]])
     answer = upload(operator, filled)
     assert answer.status_code == 201, answer.text
     assert (answer.json()["encoding"], answer.json()["created"]) == ("utf-8-sig", 2)
 
     assert upload(operator, filled, "application/json").status_code == 415
-    missing = upload(operator, csv_bytes([["full_name", "id_number"], ["张三", people.id_number()]]))
+    missing = upload(operator, csv_bytes([["full_name", "id_number"], ["张三", applicants.id_number()]]))
     assert missing.status_code == 422 and "mobile" in missing.json()["detail"]
     assert upload(operator, "\ufeff".encode("utf-16")).status_code == 422
     learner = enrollment.client("enrollment", "learner", subject="x")

@@ -5,6 +5,7 @@ import pytest
 
 from shared import identity
 from tests.support import enrollment_events as ev
+from tests.support import enrollment_people as applicants
 from tests.support import people
 from tests.support.services import TEST_SETTINGS
 from tests.support.wait import wait_for
@@ -20,7 +21,7 @@ def operator(services):
 
 
 def enroll(operator, **overrides) -> dict:
-    answer = operator.post("/enrollment/enrollments", people.application(**overrides))
+    answer = operator.post("/enrollment/enrollments", applicants.application(**overrides))
     assert answer.status_code == 201, answer.text
     return answer.json()
 
@@ -85,20 +86,20 @@ def test_the_l3_route_follows_the_registry_issued_reissued_and_revoked(operator,
                  related_work_months=30, work_months_since_l4=14)
 
     # A certificate recorded under a mistyped ID, then reissued under the right one.
-    corrected = people.id_number()
-    wrong_hash = identity.keyed_hash(people.id_number(), ID_KEY)
+    corrected = applicants.id_number()
+    wrong_hash = identity.keyed_hash(applicants.id_number(), ID_KEY)
     right_hash = identity.keyed_hash(corrected, ID_KEY)
     source = ev.elsewhere()
     bus.publish(ev.certificate_issued(source, wrong_hash, "CEA4-0001", long_ago))
     bus.publish(ev.certificate_reissued(source, right_hash, "CEA4-0001", long_ago, serial=2))
 
     def l3_answer(id_number):
-        return operator.post("/enrollment/enrollments", people.application(id_number=id_number, **as_l3))
+        return operator.post("/enrollment/enrollments", applicants.application(id_number=id_number, **as_l3))
 
     wait_for(lambda: l3_answer(corrected).status_code == 201)
 
     # A certificate younger than 12 months does not open the route.
-    young = people.id_number()
+    young = applicants.id_number()
     bus.publish(ev.certificate_issued(ev.elsewhere(), identity.keyed_hash(young, ID_KEY), "CEA4-0002",
                                       date.today() - timedelta(days=100)))
     refused = wait_for(lambda: (a := l3_answer(young)).status_code == 422
@@ -108,12 +109,12 @@ def test_the_l3_route_follows_the_registry_issued_reissued_and_revoked(operator,
         "L3_BACHELOR", "L3_L4_CERTIFICATE_AGE", "L3_WORK_AFTER_L4_IMPOSSIBLE"]
 
     # An L4 enrollment certified here, then its certificate revoked.
-    holder = people.id_number()
+    holder = applicants.id_number()
     holder_hash = identity.keyed_hash(holder, ID_KEY)
     l4 = enroll(operator, id_number=holder)
     bus.publish(ev.certificate_issued(l4, holder_hash, "CEA4-0003", long_ago))
     until(operator, l4, lambda v: v["status"] == "certified")
-    again = operator.post("/enrollment/enrollments", people.application(id_number=holder))
+    again = operator.post("/enrollment/enrollments", applicants.application(id_number=holder))
     assert again.status_code == 409 and again.json()["type"] == "/problems/already-certified"
 
     bus.publish(ev.certificate_revoked(l4, holder_hash, "CEA4-0003", reason="forged work record"))
@@ -124,4 +125,4 @@ def test_the_l3_route_follows_the_registry_issued_reissued_and_revoked(operator,
     assert [r["rule"] for r in closed.json()["rules"]] == ["L3_BACHELOR", "L3_L4_CERTIFICATE"]
     assert "revoked" in closed.json()["rules"][1]["message"]
     # Without a valid certificate the learner may be enrolled for L4 again.
-    assert operator.post("/enrollment/enrollments", people.application(id_number=holder)).status_code == 201
+    assert operator.post("/enrollment/enrollments", applicants.application(id_number=holder)).status_code == 201
