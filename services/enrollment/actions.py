@@ -9,8 +9,9 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -136,6 +137,8 @@ class Register:
         self.enrollments = defaultdict(list)
         self.certificates = defaultdict(list)
         self.learners: dict[uuid.UUID, dict] = {}
+        self.created: list[dict] = []  # new enrollments, and their first history rows
+        self.history: list[dict] = []
         if learner_ids:
             for e in session.scalars(select(Enrollment).where(Enrollment.learner_id.in_(learner_ids))):
                 self.enrollments[(e.learner_id, e.level)].append(e)
@@ -152,18 +155,18 @@ class Register:
             return
         dialect = {"postgresql": postgresql, "sqlite": sqlite}[session.get_bind().dialect.name]
         stmt = dialect.insert(Learner)
-        with session.no_autoflush:  # the enrollments wait: they refer to these rows
-            session.execute(stmt.on_conflict_do_update(
-                index_elements=[Learner.learner_id],
-                set_={"full_name": stmt.excluded.full_name, "mobile": stmt.excluded.mobile}),
-                list(self.learners.values()))
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[Learner.learner_id],
+            set_={"full_name": stmt.excluded.full_name, "mobile": stmt.excluded.mobile}),
+            list(self.learners.values()))
         self.learners.clear()
 
 
 def enroll(tx, base: TrainingBase, p: Prepared, register: Register, operator: str,
-           now: datetime) -> Enrollment:
+           now: datetime) -> uuid.UUID:
     """Check the learner's other enrollments and eligibility, then record the
-    enrollment and emit `enrollment.enrolled`. The caller flushes."""
+    enrollment in the register and emit `enrollment.enrolled`; `write_enrollments`
+    writes what the register holds."""
     today, level, app = program_date(now), p.application["level"], p.application
     for other in register.enrollments[(p.learner_id, level)]:
         status = Status(other.status)
@@ -188,18 +191,18 @@ def enroll(tx, base: TrainingBase, p: Prepared, register: Register, operator: st
         "learner_id": p.learner_id, "id_number_hash": p.id_hash,
         "id_number_masked": p.id_number.masked, "full_name": app["full_name"], "mobile": p.mobile}
     enrollment_id = uuid.uuid4()
-    enrollment = Enrollment(
+    row = dict(
         enrollment_id=enrollment_id, learner_id=p.learner_id, base_code=base.code, level=level,
         status=Status.SUBMITTED.value, full_name=app["full_name"],
         education_tier=app["education"]["tier"], education_status=app["education"]["status"],
         related_work_months=app["related_work_months"],
         work_months_since_l4=app["work_months_since_l4"], sector=app["sector"],
         invoice_title=app.get("invoice_title"), submitted_at=now, updated_at=now, exam_attempts=0)
-    tx.session.add(enrollment)
-    tx.session.add(StatusChange(enrollment_id=enrollment_id, from_status=None,
-                                to_status=Status.SUBMITTED.value, cause="application",
-                                cause_id=operator, at=now))
-    register.enrollments[(p.learner_id, level)].append(enrollment)
+    register.created.append(row)
+    register.history.append(dict(enrollment_id=enrollment_id, from_status=None,
+                                 to_status=Status.SUBMITTED.value, cause="application",
+                                 cause_id=operator[:64], at=now))
+    register.enrollments[(p.learner_id, level)].append(SimpleNamespace(**row, certificate_status=None))
     # The enrollment id is the journey's correlation id, from here to the certificate.
     tx.emit(events.Enrolled, {
         "enrollment_id": enrollment_id, "learner_id": p.learner_id, "level": level,
@@ -207,7 +210,7 @@ def enroll(tx, base: TrainingBase, p: Prepared, register: Register, operator: st
         "id_number_masked": p.id_number.masked, "base_code": base.code, "base_name": base.name,
         "enrolled_on": today, "enrolled_at": now,
     }, correlation_id=enrollment_id)
-    return enrollment
+    return enrollment_id
 
 
 def submit_application(tx, base_code: str, application: dict, id_key: bytes, operator: str,
@@ -216,22 +219,27 @@ def submit_application(tx, base_code: str, application: dict, id_key: bytes, ope
     domain.check_base_may_enroll(base, program_date(now))
     prepared = prepare(application, id_key, program_date(now))
     register = Register(tx.session, [prepared])
-    enrollment = enroll(tx, base, prepared, register, operator, now)
-    flush_enrollments(tx.session, register)
-    return enrollment
+    enrollment_id = enroll(tx, base, prepared, register, operator, now)
+    write_enrollments(tx.session, register)
+    return tx.session.get(Enrollment, enrollment_id)
 
 
-def flush_enrollments(session, register: Register) -> None:
-    """Learners first, then the enrollments; the partial unique index has the last
+def write_enrollments(session, register: Register) -> None:
+    """The batch's learners, enrollments and first history rows, one statement each
+    (a bulk file's chunk is 500 of them). The partial unique index has the last
     word when a concurrent request enrolled the same learner and level."""
-    register.write_learners(session)
+    session.flush()
     try:
-        session.flush()
+        register.write_learners(session)
+        if register.created:
+            session.execute(insert(Enrollment), register.created)
+            session.execute(insert(StatusChange), register.history)
     except IntegrityError as exc:
         if "uq_open_enrollment" in str(exc.orig) or "enrollments.learner_id" in str(exc.orig):
             raise OpenEnrollmentExists("the learner already has an open enrollment for this "
                                        "level (enrolled concurrently)") from None
         raise
+    register.created, register.history = [], []
 
 
 # -- the base's and administrator's actions on an enrollment ---------------------------

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import eventlet
 from marshmallow import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from shared.calendar import program_date
@@ -121,14 +121,15 @@ def _enroll_chunk(db, upload_id, chunk, principal, id_key, now) -> None:
         register = actions.Register(session, [p for _, p in ready])
         for row, prepared in ready:
             try:
-                enrollment = actions.enroll(tx, base, prepared, register, principal.subject, now)
-                outcomes[row.number] = ("created", enrollment.enrollment_id, None)
+                enrollment_id = actions.enroll(tx, base, prepared, register, principal.subject, now)
+                outcomes[row.number] = ("created", enrollment_id, None)
             except DomainError as exc:
                 outcomes[row.number] = _problem(exc)
-        session.add_all(BulkUploadRow(upload_id=upload_id, row_number=number, outcome=outcome,
-                                      enrollment_id=enrollment_id, problem=problem)
-                        for number, (outcome, enrollment_id, problem) in outcomes.items())
-        actions.flush_enrollments(session, register)
+        actions.write_enrollments(session, register)
+        session.execute(insert(BulkUploadRow), [
+            {"upload_id": upload_id, "row_number": number, "outcome": outcome,
+             "enrollment_id": enrollment_id, "problem": problem}
+            for number, (outcome, enrollment_id, problem) in outcomes.items()])
 
 
 def _application(row) -> dict:

@@ -87,6 +87,8 @@ class Enrollment(Model):
 
     __table_args__ = (
         Index("ix_enrollments_base_status", "base_code", "status"),
+        # A learner's enrollments of every status (the partial index holds only open ones).
+        Index("ix_enrollments_learner_level", "learner_id", "level"),
         # One open enrollment per learner and level, enforced by the database too.
         Index("uq_open_enrollment", "learner_id", "level", unique=True,
               sqlite_where=text(OPEN_SQL), postgresql_where=text(OPEN_SQL)),

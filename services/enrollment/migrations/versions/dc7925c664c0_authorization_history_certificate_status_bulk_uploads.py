@@ -61,6 +61,7 @@ def upgrade():
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('certificate_serial', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('certificate_status', sa.String(length=20), nullable=True))
+        batch_op.create_index('ix_enrollments_learner_level', ['learner_id', 'level'], unique=False)
 
     with op.batch_alter_table('registered_certificates', schema=None) as batch_op:
         batch_op.add_column(sa.Column('serial', sa.Integer(), server_default=sa.text('1'), nullable=False))
@@ -84,6 +85,7 @@ def downgrade():
         batch_op.drop_column('serial')
 
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
+        batch_op.drop_index('ix_enrollments_learner_level')
         batch_op.drop_column('certificate_status')
         batch_op.drop_column('certificate_serial')
 
