@@ -370,9 +370,11 @@ def on_account_expired(tx, event) -> None:
     if expires_with_account(Status(enrollment.status), event.data["coursework_complete"]):
         _move(tx, enrollment, Status.EXPIRED, event,
               note=f"the learning account expired on {valid_until} before the coursework was complete")
-    else:
+    elif enrollment.status == Status.COURSEWORK_COMPLETE.value or event.data["coursework_complete"]:
         _history(tx, enrollment, event, note=f"the learning account expired on {valid_until}; the "
                  "coursework is complete, so the learner keeps the right to sit the exam")
+    else:
+        _history(tx, enrollment, event, note=f"the learning account expired on {valid_until}")
 
 
 def on_account_extended(tx, event) -> None:

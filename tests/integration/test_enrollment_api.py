@@ -115,6 +115,8 @@ def test_only_a_base_with_a_valid_authorization_enrolls_and_changes_are_recorded
                                               "period_changed", "period_changed"]
     assert history[1]["reason"] == "audit found fake records" and history[1]["changed_by"] == "admin-7"
     assert operator.post("/enrollment/bases/B001/suspension", {"reason": "x"}).status_code == 403
+    listed = {b["code"]: b["authorization"] for b in admin.get("/enrollment/bases").json()["items"]}
+    assert listed == {"B001": "not_yet_valid", "B002": "valid"}
 
 
 def test_one_learner_holds_one_open_enrollment_per_level(enrollment, services):

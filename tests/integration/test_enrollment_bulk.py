@@ -1,10 +1,12 @@
 """Bulk enrollment from a base's CSV file, through the HTTP API."""
 import csv
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.support import enrollment_people as applicants
+from tests.bench.enrollment_csv import roster
 from tests.support import people
 
 CHINESE_HEADER = ["姓名", "身份证号", "手机号", "级别", "学历", "学历状态", "相关工作月数", "行业"]
@@ -112,3 +114,15 @@ def test_openapi_documents_the_upload_and_its_columns(enrollment):
         assert column in op["description"]
     assert op["x-roles"] == ["base_operator"]
     assert "/enrollment/enrollments/{enrollment_id}/cancellation" in spec["paths"]
+
+
+def test_the_same_file_sent_twice_at_once_is_enrolled_once(enrollment):
+    operator = enrollment.client("enrollment", "base_operator", base="B001")
+    body = roster(1200)  # three chunks; every tenth learner ineligible
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: upload(operator, body), range(2)))
+    assert sorted(a.status_code for a in answers) in ([200, 201], [201, 409])
+    first = next(a.json() for a in answers if a.status_code == 201)
+    assert (first["created"], first["failed"]) == (1080, 120)
+    assert operator.get("/enrollment/enrollments?limit=1").json()["total"] == 1080
+    assert upload(operator, body).json()["replayed"] is True
