@@ -1,9 +1,16 @@
 """Bulk enrollment from a base's CSV file, through the HTTP API."""
 import csv
+import hashlib
 import io
+import uuid
+from datetime import datetime, timedelta, timezone
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import insert
+
+from services.enrollment.models import BulkUpload
+from shared.persistence.engine import make_engine
 
 from tests.support import enrollment_people as applicants
 from tests.bench.enrollment_csv import roster
@@ -126,3 +133,26 @@ def test_the_same_file_sent_twice_at_once_is_enrolled_once(enrollment):
     assert (first["created"], first["failed"]) == (1080, 120)
     assert operator.get("/enrollment/enrollments?limit=1").json()["total"] == 1080
     assert upload(operator, body).json()["replayed"] is True
+
+
+def test_an_upload_left_processing_by_a_dead_process_is_resumed_once_its_claim_lapsed(enrollment):
+    operator = enrollment.client("enrollment", "base_operator", base="B001")
+    body = roster(30)
+    upload_id, now = uuid.uuid4(), datetime.now(timezone.utc)
+    engine = make_engine(enrollment.database_urls["enrollment"])
+    try:
+        with engine.begin() as conn:  # what a process that died right after claiming the file leaves
+            conn.execute(insert(BulkUpload), {
+                "upload_id": upload_id, "base_code": "B001", "content_sha256": hashlib.sha256(body).hexdigest(),
+                "encoding": "utf-8", "rows": 30, "created": 0, "failed": 0, "state": "processing",
+                "uploaded_by": "op", "uploaded_at": now, "claimed_until": now + timedelta(minutes=5)})
+        busy = upload(operator, body)
+        assert busy.status_code == 409 and busy.json()["type"] == "/problems/upload-in-progress"
+        with engine.begin() as conn:
+            conn.execute(BulkUpload.__table__.update().values(claimed_until=now - timedelta(seconds=1)))
+    finally:
+        engine.dispose()
+    resumed = upload(operator, body)
+    assert resumed.status_code == 201
+    assert (resumed.json()["upload_id"], resumed.json()["created"], resumed.json()["state"]) == (
+        str(upload_id), 27, "complete")
