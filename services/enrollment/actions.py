@@ -98,6 +98,11 @@ def _record_authorization(tx, base, action, reason, by, now) -> None:
         changed_by=by, at=now))
 
 
+def list_bases(session, today) -> list[dict]:
+    return [base_view(session, b, today)
+            for b in session.scalars(select(TrainingBase).order_by(TrainingBase.code))]
+
+
 def base_view(session, base: TrainingBase, today) -> dict:
     history = session.scalars(select(AuthorizationChange).where(
         AuthorizationChange.base_code == base.code).order_by(AuthorizationChange.id)).all()

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.calendar import program_date
 from shared.errors import Conflict, DomainError, NotFound
-from shared.web.problems import PROBLEM_TYPE_BASE
+from shared.web.problems import PROBLEM_TYPE_BASE, HttpProblem
 
 from . import actions, bulk_csv, domain, schemas
 from .models import BulkUpload, BulkUploadRow, TrainingBase
@@ -31,11 +31,24 @@ CHUNK_ROWS = 500
 CLAIM = timedelta(minutes=5)
 CHUNK_ATTEMPTS = 3
 _APPLICATION = schemas.Application()
+CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 
 
 class UploadInProgress(Conflict):
     slug = "upload-in-progress"
     title = "This file is being processed"
+
+
+class UnsupportedMediaType(HttpProblem):
+    slug, title, status = "unsupported-media-type", "Send the CSV file as the body", 415
+
+
+def check_media_type(mimetype: str | None) -> None:
+    """The file itself is the body (docs/bulk-enrollment.md), not a multipart form."""
+    kind = (mimetype or "").lower()
+    if kind not in CSV_TYPES:
+        raise UnsupportedMediaType(f"send the file itself as the body with Content-Type: "
+                                   f"text/csv (got {kind or 'none'})")
 
 
 def bulk_enroll(db, principal, raw: bytes, id_key: bytes, clock, max_rows: int) -> tuple[int, dict]:

@@ -3,23 +3,15 @@ status as the other services report it."""
 import inspect
 
 from nameko.dependency_providers import Config
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from shared.calendar import program_date, utcnow
 from shared.contracts import billing, certificate, exam, learning
 from shared.service import ServiceBase, api, event_handler
-from shared.web.problems import HttpProblem
 
 from . import actions, bulk, bulk_csv, schemas
-from .models import TrainingBase
 
 BASE_READERS = ("base_operator", "admin", "operator")
-CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
-
-
-class UnsupportedMediaType(HttpProblem):
-    slug, title, status = "unsupported-media-type", "Send the CSV file as the body", 415
 
 
 class EnrollmentService(ServiceBase):
@@ -46,8 +38,7 @@ class EnrollmentService(ServiceBase):
     def list_bases(self, request, principal):
         """Every training base with its authorization today."""
         with self.db.read() as session:
-            bases = session.scalars(select(TrainingBase).order_by(TrainingBase.code)).all()
-            return {"items": [actions.base_view(session, b, program_date(utcnow())) for b in bases]}
+            return {"items": actions.list_bases(session, program_date(utcnow()))}
 
     @api("GET", "/enrollment/bases/<code>", roles=BASE_READERS, response=schemas.TrainingBase)
     def get_base(self, request, principal, code):
@@ -113,10 +104,7 @@ class EnrollmentService(ServiceBase):
         BULK_MAX_ROWS rows (default 20,000). The header names the columns, in English
         or Chinese, in any order; unknown columns are ignored:
         """
-        kind = (request.mimetype or "").lower()
-        if kind not in CSV_TYPES:
-            raise UnsupportedMediaType(f"send the file itself as the body with Content-Type: "
-                                       f"text/csv (got {kind or 'none'})")
+        bulk.check_media_type(request.mimetype)
         return bulk.bulk_enroll(self.db, principal, request.get_data(), self.id_key, utcnow,
                                 int(self.config.get("BULK_MAX_ROWS", 20000)))
 
