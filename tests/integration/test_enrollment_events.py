@@ -117,6 +117,11 @@ def test_the_l3_route_follows_the_registry_issued_reissued_and_revoked(operator,
     again = operator.post("/enrollment/enrollments", applicants.application(id_number=holder))
     assert again.status_code == 409 and again.json()["type"] == "/problems/already-certified"
 
+    bus.publish(ev.certificate_reissued(l4, holder_hash, "CEA4-0003", long_ago, serial=2,
+                                        reason="the name was misspelt"))
+    reissued = until(operator, l4, lambda v: v["certificate_serial"] == 2)
+    assert reissued["certificate_status"] == "valid" and "misspelt" in reissued["history"][-1]["note"]
+
     bus.publish(ev.certificate_revoked(l4, holder_hash, "CEA4-0003", reason="forged work record"))
     revoked = until(operator, l4, lambda v: v["certificate_status"] == "revoked")
     assert revoked["status"] == "certified" and "forged work record" in revoked["history"][-1]["note"]
