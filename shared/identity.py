@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -15,8 +16,10 @@ from shared.errors import InvalidInput
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII only: `\d` would also take other scripts' digits, which int() accepts and the
+# keyed hash (ASCII) would then fail on.
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 # Province-level codes of the mainland, plus Taiwan, Hong Kong and Macao
 # (81/82/83 also prefix residence-permit numbers).
 PROVINCES = frozenset({
@@ -27,6 +30,7 @@ LEARNER_NAMESPACE = uuid.UUID("7d4f3c5e-1b0a-4c7e-9a51-c0a2b0e5a001")
 
 
 class InvalidIdNumber(InvalidInput):
+    """The reason never quotes the number: refusals are answered and logged."""
     slug = "invalid-id-number"
     title = "The resident ID number is not valid"
 
@@ -50,16 +54,21 @@ def check_character(first17: str) -> str:
     return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS)) % 11]
 
 
+def _normalized(raw: str | None) -> str:
+    """Full-width digits and letters (typed with a Chinese input method) as ASCII."""
+    return unicodedata.normalize("NFKC", raw or "").strip()
+
+
 def parse_id_number(raw: str, today: date) -> IdNumber:
-    value = (raw or "").strip().upper()
+    value = _normalized(raw).upper()
     if not _SHAPE.match(value):
         raise InvalidIdNumber("it must be 17 digits followed by a digit or X")
     if int(value[:2]) not in PROVINCES or value[2:6] == "0000":
-        raise InvalidIdNumber(f"{value[:6]} is not a plausible region code")
+        raise InvalidIdNumber("digits 1-6 are not a plausible region code")
     try:
         birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise InvalidIdNumber(f"{value[6:14]} is not a real date of birth") from None
+        raise InvalidIdNumber("digits 7-14 are not a real date of birth") from None
     if birth > today:
         raise InvalidIdNumber("the date of birth is in the future")
     if birth.year < 1900:
@@ -84,7 +93,7 @@ def learner_id_for(id_hash: str) -> uuid.UUID:
 
 
 def validate_mobile(raw: str) -> str:
-    value = (raw or "").strip().replace(" ", "").replace("-", "")
+    value = _normalized(raw).replace(" ", "").replace("-", "")
     if value.startswith("+86"):
         value = value[3:]
     if not _MOBILE.match(value):

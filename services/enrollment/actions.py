@@ -1,24 +1,31 @@
 """What enrollment does, one function per action or event, over a transaction.
 
 Each loads what it needs, asks the pure domain, and records the outcome (rows,
-status history, outgoing events) in the caller's transaction."""
+status history, outgoing events) in the caller's transaction. Bulk enrollment
+(bulk.py) runs the same `enroll` over chunks of rows."""
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
+from shared import identity
 from shared.calendar import program_date
 from shared.contracts import enrollment as events
 from shared.errors import Conflict, NotFound, RuleViolation
 from shared.messaging.consumer import Defer
 
 from . import domain
-from shared import identity
 from .domain.eligibility import Applicant, Education, HeldCertificate, assess
-from .domain.lifecycle import Status, advance
-from .models import Enrollment, Learner, RegisteredCertificate, StatusChange, TrainingBase
+from .domain.lifecycle import Status, advance, cancel, expires_with_account, is_open
+from .models import (AuthorizationChange, Enrollment, Learner, RegisteredCertificate, StatusChange,
+                     TrainingBase)
 
 
 class NotEligible(RuleViolation):
@@ -31,11 +38,19 @@ class OpenEnrollmentExists(Conflict):
     title = "The learner already has an open enrollment for this level"
 
 
-def register_base(tx, body: dict, now: datetime) -> TrainingBase:
+class AlreadyCertified(Conflict):
+    slug = "already-certified"
+    title = "The learner already holds this level's certificate"
+
+
+# -- training bases -----------------------------------------------------------------
+
+def register_base(tx, body: dict, by: str, now: datetime) -> TrainingBase:
     if tx.session.get(TrainingBase, body["code"]) is not None:
         raise Conflict(f"training base {body['code']} is already registered")
     base = TrainingBase(**body, suspended=False, registered_at=now)
     tx.session.add(base)
+    _record_authorization(tx, base, "registered", "registered", by, now)
     return base
 
 
@@ -46,77 +61,212 @@ def find_base(session, code: str) -> TrainingBase:
     return base
 
 
-def submit_application(tx, base_code: str, application: dict, id_key: bytes, operator: str,
-                       now: datetime) -> Enrollment:
-    session, today = tx.session, program_date(now)
-    base = session.get(TrainingBase, base_code)
-    domain.check_base_may_enroll(base, today)
+def suspend_base(tx, code: str, reason: str, by: str, now: datetime) -> TrainingBase:
+    base = _base_for_update(tx, code)
+    domain.check_may_suspend(base)
+    base.suspended = True
+    _record_authorization(tx, base, "suspended", reason, by, now)
+    return base
+
+
+def reinstate_base(tx, code: str, reason: str, by: str, now: datetime) -> TrainingBase:
+    base = _base_for_update(tx, code)
+    domain.check_may_reinstate(base)
+    base.suspended = False
+    _record_authorization(tx, base, "reinstated", reason, by, now)
+    return base
+
+
+def change_authorization_period(tx, code: str, body: dict, by: str, now: datetime) -> TrainingBase:
+    base = _base_for_update(tx, code)
+    base.authorized_from, base.authorized_until = body["authorized_from"], body["authorized_until"]
+    _record_authorization(tx, base, "period_changed", body["reason"], by, now)
+    return base
+
+
+def _base_for_update(tx, code: str) -> TrainingBase:
+    base = tx.session.get(TrainingBase, code, with_for_update=True)
+    if base is None:
+        raise NotFound(f"no training base {code}")
+    return base
+
+
+def _record_authorization(tx, base, action, reason, by, now) -> None:
+    tx.session.add(AuthorizationChange(
+        base_code=base.code, action=action, authorized_from=base.authorized_from,
+        authorized_until=base.authorized_until, suspended=base.suspended, reason=reason,
+        changed_by=by, at=now))
+
+
+def list_bases(session, today) -> list[dict]:
+    return [base_view(session, b, today)
+            for b in session.scalars(select(TrainingBase).order_by(TrainingBase.code))]
+
+
+def base_view(session, base: TrainingBase, today) -> dict:
+    history = session.scalars(select(AuthorizationChange).where(
+        AuthorizationChange.base_code == base.code).order_by(AuthorizationChange.id)).all()
+    return {**{c.key: getattr(base, c.key) for c in TrainingBase.__table__.columns},
+            "authorization": domain.authorization_state(base, today), "history": history}
+
+
+# -- applications ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Prepared:
+    """An application whose fields and identity are valid; eligibility comes next."""
+    application: dict
+    id_number: identity.IdNumber
+    id_hash: str
+    learner_id: uuid.UUID
+    mobile: str
+
+
+def prepare(application: dict, id_key: bytes, today) -> Prepared:
+    """Identity checks, pure: raises InvalidIdNumber / InvalidInput naming the field."""
     id_number = identity.parse_id_number(application["id_number"], today)
     mobile = identity.validate_mobile(application["mobile"])
     id_hash = identity.keyed_hash(id_number.value, id_key)
-    learner_id = identity.learner_id_for(id_hash)
-    level = application["level"]
+    return Prepared(application, id_number, id_hash, identity.learner_id_for(id_hash), mobile)
 
-    for other in session.scalars(select(Enrollment).where(
-            Enrollment.learner_id == learner_id, Enrollment.level == level)):
-        if other.status == Status.CERTIFIED.value:
-            raise Conflict(f"the learner already holds the {level} certificate "
-                           f"{other.certificate_number}", enrollment_id=str(other.enrollment_id))
-        if Status(other.status) not in (Status.CANCELLED, Status.REFUNDED, Status.EXPIRED):
+
+class Register:
+    """What the checks of a batch of applications read, loaded in two queries:
+    the learners' enrollments and the registry's certificates for their ID hashes.
+    It follows the enrollments the batch creates, so one file cannot enroll a
+    learner twice either."""
+
+    def __init__(self, session, applications: list[Prepared]):
+        learner_ids = {p.learner_id for p in applications}
+        hashes = {p.id_hash for p in applications}
+        self.enrollments = defaultdict(list)
+        self.certificates = defaultdict(list)
+        self.learners: dict[uuid.UUID, dict] = {}
+        self.created: list[dict] = []  # new enrollments, and their first history rows
+        self.history: list[dict] = []
+        if learner_ids:
+            for e in session.scalars(select(Enrollment).where(Enrollment.learner_id.in_(learner_ids))):
+                self.enrollments[(e.learner_id, e.level)].append(e)
+            for c in session.scalars(select(RegisteredCertificate)
+                                     .where(RegisteredCertificate.id_number_hash.in_(hashes))):
+                self.certificates[c.id_number_hash].append(
+                    HeldCertificate(c.certificate_number, c.level, c.issued_on, c.revoked))
+
+    def write_learners(self, session) -> None:
+        """One upsert for the batch's learners: the latest application carries the
+        current contact details; a concurrent first enrollment of the same person
+        does not fail on the learner row."""
+        if not self.learners:
+            return
+        dialect = {"postgresql": postgresql, "sqlite": sqlite}[session.get_bind().dialect.name]
+        stmt = dialect.insert(Learner)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[Learner.learner_id],
+            set_={"full_name": stmt.excluded.full_name, "mobile": stmt.excluded.mobile}),
+            list(self.learners.values()))
+        self.learners.clear()
+
+
+def enroll(tx, base: TrainingBase, p: Prepared, register: Register, operator: str,
+           now: datetime) -> uuid.UUID:
+    """Check the learner's other enrollments and eligibility, then record the
+    enrollment in the register and emit `enrollment.enrolled`; `write_enrollments`
+    writes what the register holds."""
+    today, level, app = program_date(now), p.application["level"], p.application
+    for other in register.enrollments[(p.learner_id, level)]:
+        status = Status(other.status)
+        # Another base's enrollment is named by neither id nor certificate number.
+        ours = {"enrollment_id": str(other.enrollment_id)} if other.base_code == base.code else {}
+        if status == Status.CERTIFIED and other.certificate_status != "revoked":
+            raise AlreadyCertified(f"the learner already holds the {level} certificate", **ours)
+        if is_open(status):
+            where = f"status {other.status}" if ours else "at another training base"
             raise OpenEnrollmentExists(f"the learner already has an open {level} enrollment "
-                                       f"(status {other.status})",
-                                       enrollment_id=str(other.enrollment_id))
-
-    certificates = [HeldCertificate(c.certificate_number, c.level, c.issued_on)
-                    for c in session.scalars(select(RegisteredCertificate)
-                                             .where(RegisteredCertificate.id_number_hash == id_hash))]
-    applicant = Applicant(level=level, education=Education(**application["education"]),
-                          related_work_months=application["related_work_months"],
-                          work_months_since_l4=application["work_months_since_l4"])
-    failed = assess(applicant, certificates, today)
+                                       f"({where})", **ours)
+    applicant = Applicant(level=level, education=Education(**app["education"]),
+                          related_work_months=app["related_work_months"],
+                          work_months_since_l4=app["work_months_since_l4"],
+                          birth_date=p.id_number.birth_date)
+    failed = assess(applicant, register.certificates[p.id_hash], today)
     if failed:
         raise NotEligible(f"the applicant is not eligible for {level}: "
-                          + " ".join(f.message for f in failed),
-                          rules=[f.as_dict() for f in failed])
+                          + " ".join(f.message for f in failed), rules=[f.as_dict() for f in failed])
 
-    learner = session.get(Learner, learner_id)
-    if learner is None:
-        learner = Learner(learner_id=learner_id, id_number_hash=id_hash,
-                          id_number_masked=id_number.masked, full_name=application["full_name"],
-                          mobile=mobile)
-        session.add(learner)
-    else:  # the latest application carries the current contact details
-        learner.full_name, learner.mobile = application["full_name"], mobile
-    session.flush()  # the learner row before the enrollment that refers to it
-
+    register.learners[p.learner_id] = {
+        "learner_id": p.learner_id, "id_number_hash": p.id_hash,
+        "id_number_masked": p.id_number.masked, "full_name": app["full_name"], "mobile": p.mobile}
     enrollment_id = uuid.uuid4()
-    enrollment = Enrollment(
-        enrollment_id=enrollment_id, learner_id=learner_id, base_code=base.code, level=level,
-        status=Status.SUBMITTED.value, full_name=application["full_name"],
-        education_tier=application["education"]["tier"],
-        education_status=application["education"]["status"],
-        related_work_months=application["related_work_months"],
-        work_months_since_l4=application["work_months_since_l4"], sector=application["sector"],
-        invoice_title=application.get("invoice_title"), submitted_at=now, updated_at=now,
-        exam_attempts=0)
-    session.add(enrollment)
-    session.add(StatusChange(enrollment_id=enrollment_id, from_status=None,
-                             to_status=Status.SUBMITTED.value, cause="application",
-                             cause_id=operator, at=now))
+    row = dict(
+        enrollment_id=enrollment_id, learner_id=p.learner_id, base_code=base.code, level=level,
+        status=Status.SUBMITTED.value, full_name=app["full_name"],
+        education_tier=app["education"]["tier"], education_status=app["education"]["status"],
+        related_work_months=app["related_work_months"],
+        work_months_since_l4=app["work_months_since_l4"], sector=app["sector"],
+        invoice_title=app.get("invoice_title"), submitted_at=now, updated_at=now, exam_attempts=0)
+    register.created.append(row)
+    register.history.append(dict(enrollment_id=enrollment_id, from_status=None,
+                                 to_status=Status.SUBMITTED.value, cause="application",
+                                 cause_id=operator[:64], at=now))
+    register.enrollments[(p.learner_id, level)].append(SimpleNamespace(**row, certificate_status=None))
     # The enrollment id is the journey's correlation id, from here to the certificate.
     tx.emit(events.Enrolled, {
-        "enrollment_id": enrollment_id, "learner_id": learner_id, "level": level,
-        "full_name": application["full_name"], "id_number_hash": id_hash,
-        "id_number_masked": id_number.masked, "base_code": base.code, "base_name": base.name,
+        "enrollment_id": enrollment_id, "learner_id": p.learner_id, "level": level,
+        "full_name": app["full_name"], "id_number_hash": p.id_hash,
+        "id_number_masked": p.id_number.masked, "base_code": base.code, "base_name": base.name,
         "enrolled_on": today, "enrolled_at": now,
     }, correlation_id=enrollment_id)
+    return enrollment_id
+
+
+def submit_application(tx, base_code: str, application: dict, id_key: bytes, operator: str,
+                       now: datetime) -> Enrollment:
+    base = tx.session.get(TrainingBase, base_code)
+    domain.check_base_may_enroll(base, program_date(now))
+    prepared = prepare(application, id_key, program_date(now))
+    register = Register(tx.session, [prepared])
+    enrollment_id = enroll(tx, base, prepared, register, operator, now)
+    write_enrollments(tx.session, register)
+    return tx.session.get(Enrollment, enrollment_id)
+
+
+def write_enrollments(session, register: Register) -> None:
+    """The batch's learners, enrollments and first history rows, one statement each
+    (a bulk file's chunk is 500 of them). The partial unique index has the last
+    word when a concurrent request enrolled the same learner and level."""
+    session.flush()
+    try:
+        register.write_learners(session)
+        if register.created:
+            session.execute(insert(Enrollment), register.created)
+            session.execute(insert(StatusChange), register.history)
+    except IntegrityError as exc:
+        if "uq_open_enrollment" in str(exc.orig) or "enrollments.learner_id" in str(exc.orig):
+            raise OpenEnrollmentExists("the learner already has an open enrollment for this "
+                                       "level (enrolled concurrently)") from None
+        raise
+    register.created, register.history = [], []
+
+
+# -- the base's and administrator's actions on an enrollment ---------------------------
+
+def cancel_enrollment(tx, enrollment_id, principal, reason: str, now: datetime) -> Enrollment:
+    enrollment = visible_enrollment(tx.session, enrollment_id, principal, for_update=True)
+    new = cancel(Status(enrollment.status))
+    tx.session.add(StatusChange(enrollment_id=enrollment.enrollment_id, from_status=enrollment.status,
+                                to_status=new.value, cause=f"cancelled by {principal.role}",
+                                cause_id=principal.subject[:64], at=now, note=reason))
+    enrollment.status, enrollment.updated_at = new.value, now
+    tx.emit(events.Cancelled, {
+        "enrollment_id": enrollment.enrollment_id, "learner_id": enrollment.learner_id,
+        "level": enrollment.level, "base_code": enrollment.base_code, "reason": reason,
+        "cancelled_at": now}, correlation_id=enrollment.enrollment_id)
     return enrollment
 
 
 # -- reading, with who may see what --------------------------------------------
 
-def visible_enrollment(session, enrollment_id, principal) -> Enrollment:
-    enrollment = session.get(Enrollment, enrollment_id)
+def visible_enrollment(session, enrollment_id, principal, for_update: bool = False) -> Enrollment:
+    enrollment = session.get(Enrollment, enrollment_id, with_for_update=for_update or None)
     if enrollment is None or not _may_see(enrollment, principal):
         raise NotFound(f"no enrollment {enrollment_id}")
     return enrollment
@@ -159,20 +309,27 @@ def view(session, enrollment: Enrollment) -> dict:
 # -- what the other services report ------------------------------------------
 
 def _enrollment_for(tx, event) -> Enrollment:
-    enrollment = tx.session.get(Enrollment, event.data["enrollment_id"])
+    enrollment = tx.session.get(Enrollment, event.data["enrollment_id"], with_for_update=True)
     if enrollment is None:
         raise Defer(f"enrollment {event.data['enrollment_id']} is not known here (yet)")
     return enrollment
 
 
-def _move(tx, enrollment: Enrollment, target: Status, event) -> None:
+def _move(tx, enrollment: Enrollment, target: Status, event, note: str | None = None) -> bool:
     new = advance(Status(enrollment.status), target)
     if new is None:
-        return
-    tx.session.add(StatusChange(enrollment_id=enrollment.enrollment_id,
-                                from_status=enrollment.status, to_status=new.value,
-                                cause=event.type, cause_id=str(event.id), at=event.occurred_at))
-    enrollment.status = new.value
+        return False
+    _history(tx, enrollment, event, new, note)
+    return True
+
+
+def _history(tx, enrollment: Enrollment, event, new: Status | None = None, note: str | None = None):
+    """Record a move (new status) or a note the base should see (no move)."""
+    to = (new or Status(enrollment.status)).value
+    tx.session.add(StatusChange(enrollment_id=enrollment.enrollment_id, from_status=enrollment.status,
+                                to_status=to, cause=event.type, cause_id=str(event.id),
+                                at=event.occurred_at, note=note and note[:1000]))
+    enrollment.status = to
     enrollment.updated_at = event.occurred_at
 
 
@@ -186,12 +343,67 @@ def on_order_opened(tx, event) -> None:
 def on_paid(tx, event) -> None:
     enrollment = _enrollment_for(tx, event)
     enrollment.paid_at = event.data["paid_at"]
+    if enrollment.status == Status.CANCELLED.value:
+        _history(tx, enrollment, event, note="a payment arrived after the cancellation; the "
+                 "finance office holds it as a refund due")
+        return
     _move(tx, enrollment, Status.ACTIVE, event)
+
+
+def on_refunded(tx, event) -> None:
+    enrollment = _enrollment_for(tx, event)
+    note = f"refunded {event.data['amount_fen']} fen: {event.data['reason']}"
+    if event.data["administrator_override"]:
+        note += " (administrator override: study had begun)"
+    if not _move(tx, enrollment, Status.REFUNDED, event, note):
+        _history(tx, enrollment, event, note=note)
 
 
 def on_account_opened(tx, event) -> None:
     enrollment = _enrollment_for(tx, event)
     enrollment.account_valid_until = event.data["valid_until"]
+
+
+def on_account_expired(tx, event) -> None:
+    enrollment = _enrollment_for(tx, event)
+    valid_until = event.data["valid_until"]
+    if enrollment.account_valid_until and valid_until < enrollment.account_valid_until:
+        _history(tx, enrollment, event, note=f"a stale expiry (valid until {valid_until}) after "
+                 f"an extension to {enrollment.account_valid_until}: ignored")
+        return
+    enrollment.account_valid_until = valid_until
+    if expires_with_account(Status(enrollment.status), event.data["coursework_complete"]):
+        _move(tx, enrollment, Status.EXPIRED, event,
+              note=f"the learning account expired on {valid_until} before the coursework was complete")
+    elif enrollment.status == Status.COURSEWORK_COMPLETE.value or event.data["coursework_complete"]:
+        _history(tx, enrollment, event, note=f"the learning account expired on {valid_until}; the "
+                 "coursework is complete, so the learner keeps the right to sit the exam")
+    else:
+        _history(tx, enrollment, event, note=f"the learning account expired on {valid_until}")
+
+
+def on_account_extended(tx, event) -> None:
+    """An administrator's extension; one made after the expiry reopens the enrollment
+    (unless the learner has enrolled again for the level meanwhile)."""
+    enrollment = _enrollment_for(tx, event)
+    data = event.data
+    note = (f"the learning account was extended from {data['previous_valid_until']} to "
+            f"{data['valid_until']}: {data['reason']}")
+    current = enrollment.account_valid_until
+    if current is not None and data["valid_until"] <= current:
+        _history(tx, enrollment, event, note=note + " (already recorded)")
+        return
+    enrollment.account_valid_until = data["valid_until"]
+    if enrollment.status == Status.EXPIRED.value and not _other_open(tx.session, enrollment):
+        _history(tx, enrollment, event, Status.ACTIVE, note=note + "; the enrollment is active again")
+    else:
+        _history(tx, enrollment, event, note=note)
+
+
+def _other_open(session, enrollment: Enrollment) -> bool:
+    return any(is_open(Status(e.status)) for e in session.scalars(select(Enrollment).where(
+        Enrollment.learner_id == enrollment.learner_id, Enrollment.level == enrollment.level,
+        Enrollment.enrollment_id != enrollment.enrollment_id)))
 
 
 def on_course_completed(tx, event) -> None:
@@ -207,13 +419,62 @@ def on_graded(tx, event) -> None:
         _move(tx, enrollment, Status.EXAM_PASSED, event)
 
 
+def on_sitting_changed(tx, event) -> None:
+    data = event.data
+    if data["change"] == "moved":
+        note = (f"the exam sitting moved from {data['previous_starts_at'].isoformat()} to "
+                f"{data['starts_at'].isoformat()}: {data['reason']}")
+    else:
+        note = (f"the exam sitting of {data['previous_starts_at'].isoformat()} was cancelled; the "
+                f"learner registers again (the attempt is not used): {data['reason']}")
+    _history(tx, _enrollment_for(tx, event), event, note=note)
+
+
 def on_certificate_issued(tx, event) -> None:
     data = event.data
     if tx.session.get(RegisteredCertificate, data["certificate_number"]) is None:
         tx.session.add(RegisteredCertificate(
             certificate_number=data["certificate_number"], id_number_hash=data["id_number_hash"],
-            level=data["level"], issued_on=data["issued_on"], enrollment_id=data["enrollment_id"]))
+            level=data["level"], issued_on=data["issued_on"], enrollment_id=data["enrollment_id"],
+            serial=1, revoked=False))
     enrollment = tx.session.get(Enrollment, data["enrollment_id"])
     if enrollment is not None:
         enrollment.certificate_number = data["certificate_number"]
+        if enrollment.certificate_status is None:  # a reissue or revocation may have come first
+            enrollment.certificate_status, enrollment.certificate_serial = "valid", 1
         _move(tx, enrollment, Status.CERTIFIED, event)
+
+
+def on_certificate_reissued(tx, event) -> None:
+    """A correction: the projection follows the newest serial (its ID hash may have
+    been corrected, so the L3 route finds it under the right person)."""
+    data = event.data
+    row = tx.session.get(RegisteredCertificate, data["certificate_number"])
+    if row is None:
+        row = RegisteredCertificate(certificate_number=data["certificate_number"], serial=0,
+                                    revoked=False, enrollment_id=data["enrollment_id"])
+        tx.session.add(row)
+    if data["serial"] > row.serial:
+        row.serial, row.id_number_hash = data["serial"], data["id_number_hash"]
+        row.level, row.issued_on = data["level"], data["issued_on"]
+    enrollment = tx.session.get(Enrollment, data["enrollment_id"])
+    if enrollment is None:
+        return
+    if data["serial"] > (enrollment.certificate_serial or 0):
+        enrollment.certificate_number, enrollment.certificate_serial = data["certificate_number"], data["serial"]
+        enrollment.certificate_status = "revoked" if row.revoked else "valid"
+    _history(tx, enrollment, event, note=f"certificate {data['certificate_number']} reissued as "
+             f"serial {data['serial']}: {data['reason']}")
+
+
+def on_certificate_revoked(tx, event) -> None:
+    data = event.data
+    row = tx.session.get(RegisteredCertificate, data["certificate_number"])
+    if row is None:
+        raise Defer(f"certificate {data['certificate_number']} is not known here (yet)")
+    row.revoked = True
+    enrollment = tx.session.get(Enrollment, data["enrollment_id"])
+    if enrollment is not None:
+        enrollment.certificate_status = "revoked"
+        _history(tx, enrollment, event, note=f"certificate {data['certificate_number']} revoked: "
+                 f"{data['reason']}")

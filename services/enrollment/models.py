@@ -4,8 +4,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Uuid, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, false,
+                        UniqueConstraint, Uuid, text)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.persistence.tables import add_messaging_tables
 from shared.persistence.types import BigId, UtcDateTime
@@ -29,6 +30,22 @@ class TrainingBase(Model):
     authorized_until: Mapped[date] = mapped_column(Date)
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AuthorizationChange(Model):
+    """Every change of a base's authorization: who, when, why, and the result."""
+    __tablename__ = "authorization_changes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    base_code: Mapped[str] = mapped_column(ForeignKey("training_bases.code"), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # registered|suspended|reinstated|period_changed
+    authorized_from: Mapped[date] = mapped_column(Date)
+    authorized_until: Mapped[date] = mapped_column(Date)
+    suspended: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(500))
+    changed_by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Only so that a flush inserts the base before its first change.
+    base: Mapped[TrainingBase] = relationship(lazy="raise")
 
 
 class Learner(Model):
@@ -65,9 +82,13 @@ class Enrollment(Model):
     exam_score: Mapped[str | None] = mapped_column(String(8), nullable=True)
     exam_attempts: Mapped[int] = mapped_column(Integer, default=0)
     certificate_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    certificate_serial: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    certificate_status: Mapped[str | None] = mapped_column(String(20), nullable=True)  # valid|revoked
 
     __table_args__ = (
         Index("ix_enrollments_base_status", "base_code", "status"),
+        # A learner's enrollments of every status (the partial index holds only open ones).
+        Index("ix_enrollments_learner_level", "learner_id", "level"),
         # One open enrollment per learner and level, enforced by the database too.
         Index("uq_open_enrollment", "learner_id", "level", unique=True,
               sqlite_where=text(OPEN_SQL), postgresql_where=text(OPEN_SQL)),
@@ -75,7 +96,8 @@ class Enrollment(Model):
 
 
 class StatusChange(Model):
-    """Every move of an enrollment, with when and why."""
+    """Every move of an enrollment, with when and why; also the notes the base
+    should see that change no status (from_status == to_status, `note` set)."""
     __tablename__ = "status_changes"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrollments.enrollment_id"), index=True)
@@ -84,6 +106,9 @@ class StatusChange(Model):
     cause: Mapped[str] = mapped_column(String(100))
     cause_id: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+    note: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    # Only so that a flush inserts the enrollment before its history.
+    enrollment: Mapped["Enrollment"] = relationship(lazy="raise")
 
 
 class RegisteredCertificate(Model):
@@ -94,3 +119,37 @@ class RegisteredCertificate(Model):
     level: Mapped[str] = mapped_column(String(2))
     issued_on: Mapped[date] = mapped_column(Date)
     enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # Kept current by certificate.reissued (serial, corrected ID hash) and .revoked.
+    serial: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class BulkUpload(Model):
+    """A bulk-enrollment CSV, remembered by its content hash per base: the same
+    file uploaded again answers the first result and creates nothing."""
+    __tablename__ = "bulk_uploads"
+    upload_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    base_code: Mapped[str] = mapped_column(ForeignKey("training_bases.code"))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    encoding: Mapped[str] = mapped_column(String(20))
+    rows: Mapped[int] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(20))  # processing|complete
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # A process that died mid-file leaves `processing`; after this the next upload resumes it.
+    claimed_until: Mapped[datetime] = mapped_column(UtcDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (UniqueConstraint("base_code", "content_sha256", name="uq_bulk_upload_content"),)
+
+
+class BulkUploadRow(Model):
+    """One data row's outcome, committed with the enrollments of its chunk."""
+    __tablename__ = "bulk_upload_rows"
+    upload_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bulk_uploads.upload_id"), primary_key=True)
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True)  # as a spreadsheet numbers it: header 1, first data row 2
+    outcome: Mapped[str] = mapped_column(String(10))  # created|failed
+    enrollment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    problem: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON problem document

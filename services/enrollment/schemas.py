@@ -24,6 +24,31 @@ class BaseRegistration(Schema):
             raise ValidationError("ends before it starts", "authorized_until")
 
 
+class Reason(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class AuthorizationPeriod(Schema):
+    authorized_from = fields.Date(required=True)
+    authorized_until = fields.Date(required=True)
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+    @validates_schema
+    def _period(self, data, **kwargs):
+        if data["authorized_until"] < data["authorized_from"]:
+            raise ValidationError("ends before it starts", "authorized_until")
+
+
+class AuthorizationChange(Schema):
+    action = fields.Str(metadata={"description": "registered, suspended, reinstated or period_changed"})
+    authorized_from = fields.Date()
+    authorized_until = fields.Date()
+    suspended = fields.Bool()
+    reason = fields.Str()
+    changed_by = fields.Str()
+    at = fields.AwareDateTime()
+
+
 class TrainingBase(Schema):
     code = fields.Str()
     name = fields.Str()
@@ -31,6 +56,13 @@ class TrainingBase(Schema):
     authorized_from = fields.Date()
     authorized_until = fields.Date()
     suspended = fields.Bool()
+    authorization = fields.Str(metadata={"description": "today: valid, suspended, not_yet_valid "
+                                         "or expired; only a valid base enrolls"})
+    history = fields.List(fields.Nested(AuthorizationChange))
+
+
+class TrainingBaseList(Schema):
+    items = fields.List(fields.Nested(TrainingBase))
 
 
 class Education(Schema):
@@ -54,8 +86,9 @@ class Application(Schema):
 
 class StatusChange(Schema):
     from_status = fields.Str(allow_none=True)
-    to_status = fields.Str()
-    cause = fields.Str()
+    to_status = fields.Str(metadata={"description": "equal to from_status for a note that moved nothing"})
+    cause = fields.Str(metadata={"description": "the event type, or who acted"})
+    note = fields.Str(allow_none=True)
     at = fields.AwareDateTime()
 
 
@@ -77,6 +110,8 @@ class Enrollment(Schema):
     exam_attempts = fields.Int()
     exam_score = fields.Str(allow_none=True)
     certificate_number = fields.Str(allow_none=True)
+    certificate_serial = fields.Int(allow_none=True)
+    certificate_status = fields.Str(allow_none=True, metadata={"description": "valid or revoked"})
     history = fields.List(fields.Nested(StatusChange))
 
 
@@ -90,3 +125,28 @@ class EnrollmentQuery(Schema):
     level = fields.Str(validate=validate.OneOf(LEVELS))
     limit = fields.Int(load_default=50, validate=validate.Range(1, 500))
     offset = fields.Int(load_default=0, validate=validate.Range(0))
+
+
+class RowResult(Schema):
+    row = fields.Int(metadata={"description": "the row as a spreadsheet numbers it (header = 1)"})
+    outcome = fields.Str(metadata={"description": "created or failed"})
+    enrollment_id = fields.UUID(allow_none=True)
+    problem = fields.Dict(allow_none=True, metadata={
+        "description": "why the row failed: a problem document with `errors` (field -> what is "
+                       "wrong) or `rules` (eligibility rules that refused)"})
+
+
+class BulkUpload(Schema):
+    upload_id = fields.UUID()
+    base_code = fields.Str()
+    content_sha256 = fields.Str()
+    encoding = fields.Str(metadata={"description": "utf-8, utf-8-sig or gbk, as detected"})
+    rows = fields.Int()
+    created = fields.Int()
+    failed = fields.Int()
+    state = fields.Str()
+    uploaded_at = fields.AwareDateTime()
+    completed_at = fields.AwareDateTime(allow_none=True)
+    replayed = fields.Bool(metadata={"description": "true when this file was uploaded before: "
+                                     "the first result, nothing created again"})
+    results = fields.List(fields.Nested(RowResult))

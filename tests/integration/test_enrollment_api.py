@@ -1,21 +1,190 @@
 """Enrollment through its HTTP API with the real broker and database."""
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from shared.persistence.engine import make_engine
+from tests.support import enrollment_events as ev
+from tests.support import enrollment_people as applicants
 from tests.support import people
+from tests.support.wait import wait_for
 
 
-def test_authorized_base_enrolls_and_enrolled_is_published(services, bus):
-    sink = bus.sink("enrollment.enrolled")
+@pytest.fixture
+def enrollment(services):
     services.start("enrollment")
-    admin = services.client("enrollment", "admin")
-    assert admin.post("/enrollment/bases", people.base("B001")).status_code == 201
-    operator = services.client("enrollment", "base_operator", base="B001")
+    admin = services.client("enrollment", "admin", subject="admin-1")
+    for code in ("B001", "B002"):
+        assert admin.post("/enrollment/bases", people.base(code)).status_code == 201
+    return services
 
-    answer = operator.post("/enrollment/enrollments", people.application(id_number="36040219900307001X" if False else people.id_number(seq=7)))
+
+def test_authorized_base_enrolls_and_enrolled_is_published(enrollment, bus):
+    sink = bus.sink("enrollment.enrolled")
+    operator = enrollment.client("enrollment", "base_operator", base="B001", subject="op-1")
+
+    answer = operator.post("/enrollment/enrollments", applicants.application(id_number=applicants.id_number()))
     assert answer.status_code == 201, answer.text
     body = answer.json()
-    assert body["status"] == "submitted"
+    assert body["status"] == "submitted" and body["base_code"] == "B001"
     assert body["id_number_masked"].startswith("3604") and "*" * 10 in body["id_number_masked"]
+    assert body["mobile_masked"] == "138****8000"
+    assert [(h["to_status"], h["cause"]) for h in body["history"]] == [("submitted", "application")]
 
     event = sink.expect("enrollment.enrolled")
     assert str(event.data["enrollment_id"]) == body["enrollment_id"]
     assert event.correlation_id == event.data["enrollment_id"]
     assert "id_number" not in event.data
+
+    path = f"/enrollment/enrollments/{body['enrollment_id']}"
+    assert operator.get(path).json()["history"][0]["to_status"] == "submitted"
+    assert enrollment.client("enrollment", "admin").get(path).status_code == 200
+    other_base = enrollment.client("enrollment", "base_operator", base="B002")
+    assert other_base.get(path).status_code == 404
+    assert other_base.get("/enrollment/enrollments").json()["total"] == 0
+    assert other_base.get("/enrollment/bases/B001").status_code == 404
+
+
+def test_a_learner_token_cannot_enroll_anyone(enrollment):
+    learner = enrollment.client("enrollment", "learner", subject="someone")
+    refused = learner.post("/enrollment/enrollments", applicants.application())
+    assert refused.status_code == 403 and refused.json()["type"] == "/problems/forbidden"
+
+
+def test_a_bad_id_number_is_a_422_problem_naming_id_number_and_nothing_is_enrolled(enrollment, bus):
+    sink = bus.sink("enrollment.enrolled")
+    operator = enrollment.client("enrollment", "base_operator", base="B001")
+    good = applicants.id_number()
+    bad = good[:17] + ("0" if good[17] != "0" else "1")
+    for wrong in (bad, "36040220250229001X", "99040219900307001X"):
+        answer = operator.post("/enrollment/enrollments", applicants.application(id_number=wrong))
+        assert answer.status_code == 422, answer.text
+        problem = answer.json()
+        assert answer.headers["Content-Type"] == "application/problem+json"
+        assert problem["type"] == "/problems/invalid-id-number" and "id_number" in problem["errors"]
+        assert wrong not in answer.text
+    assert operator.get("/enrollment/enrollments").json()["total"] == 0
+    assert sink.drain(quiet=0.5) == []
+
+
+def test_an_ineligible_application_is_refused_naming_every_failed_rule(enrollment):
+    operator = enrollment.client("enrollment", "base_operator", base="B001")
+    l4 = operator.post("/enrollment/enrollments", applicants.application(
+        education={"tier": "junior_secondary_or_below", "status": "graduated"}, related_work_months=35))
+    assert l4.status_code == 422
+    assert l4.json()["type"] == "/problems/not-eligible"
+    assert [r["rule"] for r in l4.json()["rules"]] == ["L4_EDUCATION", "L4_WORK_EXPERIENCE"]
+
+    l3 = operator.post("/enrollment/enrollments", applicants.application(
+        "L3", education={"tier": "bachelor", "status": "studying"}, work_months_since_l4=12,
+        related_work_months=12))
+    assert l3.status_code == 422
+    assert [r["rule"] for r in l3.json()["rules"]] == ["L3_BACHELOR", "L3_L4_CERTIFICATE"]
+    assert all(r["message"] for r in l3.json()["rules"])
+
+
+def test_only_a_base_with_a_valid_authorization_enrolls_and_changes_are_recorded(enrollment):
+    admin = enrollment.client("enrollment", "admin", subject="admin-7")
+    operator = enrollment.client("enrollment", "base_operator", base="B001")
+
+    suspended = admin.post("/enrollment/bases/B001/suspension", {"reason": "audit found fake records"})
+    assert suspended.status_code == 200 and suspended.json()["authorization"] == "suspended"
+    refused = operator.post("/enrollment/enrollments", applicants.application())
+    assert refused.status_code == 403 and refused.json()["type"] == "/problems/base-not-authorized"
+    assert admin.post("/enrollment/bases/B001/suspension", {"reason": "again"}).status_code == 409
+
+    assert admin.post("/enrollment/bases/B001/reinstatement", {"reason": "records corrected"}).status_code == 200
+    assert operator.post("/enrollment/enrollments", applicants.application()).status_code == 201
+
+    today = date.today()
+    for start, end, state in ((today - timedelta(days=400), today - timedelta(days=2), "expired"),
+                              (today + timedelta(days=2), today + timedelta(days=400), "not_yet_valid")):
+        changed = admin.put("/enrollment/bases/B001/authorization", {
+            "authorized_from": start.isoformat(), "authorized_until": end.isoformat(),
+            "reason": "renewal decision"})
+        assert changed.status_code == 200 and changed.json()["authorization"] == state
+        refused = operator.post("/enrollment/enrollments", applicants.application())
+        assert refused.status_code == 403 and refused.json()["type"] == "/problems/base-not-authorized"
+
+    history = operator.get("/enrollment/bases/B001").json()["history"]
+    assert [h["action"] for h in history] == ["registered", "suspended", "reinstated",
+                                              "period_changed", "period_changed"]
+    assert history[1]["reason"] == "audit found fake records" and history[1]["changed_by"] == "admin-7"
+    assert operator.post("/enrollment/bases/B001/suspension", {"reason": "x"}).status_code == 403
+    listed = {b["code"]: b["authorization"] for b in admin.get("/enrollment/bases").json()["items"]}
+    assert listed == {"B001": "not_yet_valid", "B002": "valid"}
+
+
+def test_one_learner_holds_one_open_enrollment_per_level(enrollment, services):
+    operator = enrollment.client("enrollment", "base_operator", base="B001")
+    id_number = applicants.id_number()
+    first = operator.post("/enrollment/enrollments", applicants.application(id_number=id_number))
+    assert first.status_code == 201
+    again = operator.post("/enrollment/enrollments", applicants.application(id_number=id_number.lower()))
+    assert again.status_code == 409 and again.json()["type"] == "/problems/open-enrollment-exists"
+    assert again.json()["enrollment_id"] == first.json()["enrollment_id"]
+    elsewhere = enrollment.client("enrollment", "base_operator", base="B002").post(
+        "/enrollment/enrollments", applicants.application(id_number=id_number))
+    assert elsewhere.status_code == 409 and "enrollment_id" not in elsewhere.json()
+    other_level = operator.post("/enrollment/enrollments", applicants.application("L3", id_number=id_number))
+    assert other_level.status_code == 201
+    assert other_level.json()["learner_id"] == first.json()["learner_id"]
+
+    # Concurrent applications of one new learner: exactly one is enrolled.
+    racing = applicants.id_number()
+    with ThreadPoolExecutor(6) as pool:
+        codes = sorted(pool.map(lambda _: operator.post(
+            "/enrollment/enrollments", applicants.application(id_number=racing)).status_code, range(6)))
+    assert codes == [201, 409, 409, 409, 409, 409]
+
+    # The database itself refuses a second open enrollment of a learner and level.
+    engine = make_engine(services.database_urls["enrollment"])
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(text("SELECT * FROM enrollments WHERE status = 'submitted' LIMIT 1")).mappings().one()
+            copy = {**row, "enrollment_id": uuid.uuid4().hex}  # both databases read 32 hex digits
+            columns = ", ".join(copy)
+            with pytest.raises(IntegrityError):
+                conn.execute(text(f"INSERT INTO enrollments ({columns}) VALUES "
+                                  f"({', '.join(':' + c for c in copy)})"), copy)
+    finally:
+        engine.dispose()
+
+
+def test_cancel_before_payment_emits_cancelled_and_after_payment_conflicts(enrollment, bus):
+    sink = bus.sink("enrollment.cancelled")
+    operator = enrollment.client("enrollment", "base_operator", base="B001", subject="op-9")
+    id_number = applicants.id_number()
+    unpaid = operator.post("/enrollment/enrollments", applicants.application(id_number=id_number)).json()
+    path = f"/enrollment/enrollments/{unpaid['enrollment_id']}/cancellation"
+
+    other_base = enrollment.client("enrollment", "base_operator", base="B002")
+    assert other_base.post(path, {"reason": "not ours"}).status_code == 404
+    assert operator.post(path, {}).status_code == 422  # a reason is required
+    cancelled = operator.post(path, {"reason": "the learner changed their mind"})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    last = cancelled.json()["history"][-1]
+    assert (last["from_status"], last["to_status"], last["note"]) == (
+        "submitted", "cancelled", "the learner changed their mind")
+    event = sink.expect("enrollment.cancelled")
+    assert str(event.data["enrollment_id"]) == unpaid["enrollment_id"]
+    assert event.correlation_id == event.data["enrollment_id"]
+    assert event.data["reason"] == "the learner changed their mind"
+    assert operator.post(path, {"reason": "twice"}).status_code == 409
+    # Cancelled is closed: the learner can be enrolled again.
+    assert operator.post("/enrollment/enrollments", applicants.application(id_number=id_number)).status_code == 201
+
+    paid = operator.post("/enrollment/enrollments", applicants.application()).json()
+    bus.publish(ev.order_opened(paid))
+    bus.publish(ev.paid(paid))
+    view = f"/enrollment/enrollments/{paid['enrollment_id']}"
+    wait_for(lambda: operator.get(view).json()["status"] == "active")
+    admin = enrollment.client("enrollment", "admin")
+    refused = admin.post(view + "/cancellation", {"reason": "too late"})
+    assert refused.status_code == 409 and refused.json()["type"] == "/problems/not-cancellable"
+    assert operator.get(view).json()["status"] == "active"
+    assert len(sink.drain(quiet=0.5)) == 1

@@ -26,6 +26,8 @@ TIER_NAMES = {
 STATUSES = ("graduated", "studying")
 L4_WORK_MONTHS = 36
 L3_WORK_MONTHS_AFTER_L4 = 12
+# The legal minimum working age (Labour Law art. 15): no related work before it.
+MINIMUM_WORKING_AGE = 16
 
 
 @dataclass(frozen=True)
@@ -44,14 +46,17 @@ class Applicant:
     related_work_months: int
     # Months of related work since the L4 certificate was issued (L3 route 2).
     work_months_since_l4: int = 0
+    # From the ID number: bounds the work a person can have done.
+    birth_date: date | None = None
 
 
 @dataclass(frozen=True)
 class HeldCertificate:
-    """An L4 certificate of this program, as the registry's events recorded it."""
+    """A certificate of this program, as the registry's events recorded it."""
     number: str
     level: str
     issued_on: date
+    revoked: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,11 +69,31 @@ class FailedRule:
 
 
 def assess(applicant: Applicant, certificates: list[HeldCertificate], today: date) -> list[FailedRule]:
+    """Every rule the application fails; empty when eligible."""
+    failed = _plausibility(applicant, today)
     if applicant.level == "L4":
-        return _assess_l4(applicant)
-    if applicant.level == "L3":
-        return _assess_l3(applicant, certificates, today)
-    return [FailedRule("LEVEL", f"unknown level {applicant.level!r}: L4 or L3")]
+        failed += _assess_l4(applicant)
+    elif applicant.level == "L3":
+        failed += _assess_l3(applicant, certificates, today)
+    else:
+        failed.append(FailedRule("LEVEL", f"unknown level {applicant.level!r}: L4 or L3"))
+    return failed
+
+
+def _plausibility(a: Applicant, today: date) -> list[FailedRule]:
+    """Stated work a person cannot have done is refused whatever the route."""
+    failed = []
+    if a.birth_date is not None:
+        possible = whole_months_between(add_years(a.birth_date, MINIMUM_WORKING_AGE), today)
+        if a.related_work_months > possible:
+            failed.append(FailedRule("WORK_MONTHS_IMPLAUSIBLE", f"The applicant states "
+                          f"{a.related_work_months} months of related work, but only {possible} "
+                          f"months have passed since they turned {MINIMUM_WORKING_AGE}."))
+    if a.work_months_since_l4 > a.related_work_months:
+        failed.append(FailedRule("WORK_MONTHS_INCONSISTENT", f"The applicant states "
+                      f"{a.work_months_since_l4} months of work since the L4 certificate but only "
+                      f"{a.related_work_months} months of related work in all."))
+    return failed
 
 
 def _assess_l4(a: Applicant) -> list[FailedRule]:
@@ -85,40 +110,46 @@ def _assess_l4(a: Applicant) -> list[FailedRule]:
 
 
 def _assess_l3(a: Applicant, certificates: list[HeldCertificate], today: date) -> list[FailedRule]:
-    failed = []
     if a.education.at_least("bachelor") and a.education.status == "graduated":
         return []
     if a.education.at_least("bachelor"):
-        failed.append(FailedRule("L3_BACHELOR", "L3 by education needs a completed bachelor's "
-                                 "degree or above; current students do not count."))
+        by_education = FailedRule("L3_BACHELOR", "L3 by education needs a completed bachelor's "
+                                  "degree or above; current students do not count.")
     else:
-        failed.append(FailedRule("L3_BACHELOR", "L3 by education needs a completed bachelor's "
-                                 f"degree or above; the applicant's education is "
-                                 f"{TIER_NAMES[a.education.tier]}."))
-    route = _l4_certificate_route(a, certificates, today)
-    if route is None:
-        return []
-    failed.append(route)
+        by_education = FailedRule("L3_BACHELOR", "L3 by education needs a completed bachelor's "
+                                  f"degree or above; the applicant's education is "
+                                  f"{TIER_NAMES[a.education.tier]}.")
+    by_certificate = _l4_certificate_route(a, certificates, today)
+    return [by_education, *by_certificate] if by_certificate else []
+
+
+def _l4_certificate_route(a: Applicant, certificates, today) -> list[FailedRule]:
+    """The L4 certificate route: every reason it is closed, or [] when open."""
+    l4 = [c for c in certificates if c.level == "L4"]
+    held = [c for c in l4 if not c.revoked]
+    if not held:
+        revoked = ", ".join(c.number for c in l4)
+        return [FailedRule("L3_L4_CERTIFICATE", "The other L3 route needs an L4 certificate of this "
+                           "program; the registry holds "
+                           + (f"only the revoked certificate(s) {revoked}" if revoked else "none")
+                           + " for this ID number.")]
+    oldest = min(held, key=lambda c: c.issued_on)  # the one that allows the most work since
+    possible = whole_months_between(oldest.issued_on, today)
+    failed = []
+    if add_months(oldest.issued_on, L3_WORK_MONTHS_AFTER_L4) > today:
+        failed.append(FailedRule("L3_L4_CERTIFICATE_AGE", f"The L4 certificate {oldest.number} was "
+                      f"issued on {oldest.issued_on.isoformat()}; L3 needs {L3_WORK_MONTHS_AFTER_L4} "
+                      "months of related work after its issue, which is not yet possible."))
+    if a.work_months_since_l4 < L3_WORK_MONTHS_AFTER_L4:
+        failed.append(FailedRule("L3_WORK_AFTER_L4", f"L3 needs at least {L3_WORK_MONTHS_AFTER_L4} "
+                      "months of related work after the L4 certificate's issue; the applicant "
+                      f"states {a.work_months_since_l4}."))
+    elif a.work_months_since_l4 > possible:
+        failed.append(FailedRule("L3_WORK_AFTER_L4_IMPOSSIBLE", f"The applicant states "
+                      f"{a.work_months_since_l4} months of work since the L4 certificate "
+                      f"{oldest.number}, but only {possible} months have passed since its issue."))
     return failed
 
 
-def _l4_certificate_route(a: Applicant, certificates, today) -> FailedRule | None:
-    held = [c for c in certificates if c.level == "L4"]
-    if not held:
-        return FailedRule("L3_L4_CERTIFICATE", "The other L3 route needs an L4 certificate of this "
-                          "program; the registry holds none for this ID number.")
-    oldest = min(held, key=lambda c: c.issued_on)
-    possible = whole_months_between(oldest.issued_on, today)
-    if add_months(oldest.issued_on, L3_WORK_MONTHS_AFTER_L4) > today:
-        return FailedRule("L3_L4_CERTIFICATE_AGE", f"The L4 certificate {oldest.number} was issued on "
-                          f"{oldest.issued_on.isoformat()}; L3 needs {L3_WORK_MONTHS_AFTER_L4} months of "
-                          "related work after its issue, which is not yet possible.")
-    if a.work_months_since_l4 < L3_WORK_MONTHS_AFTER_L4:
-        return FailedRule("L3_WORK_AFTER_L4", f"L3 needs at least {L3_WORK_MONTHS_AFTER_L4} months of "
-                          "related work after the L4 certificate's issue; the applicant states "
-                          f"{a.work_months_since_l4}.")
-    if a.work_months_since_l4 > possible:
-        return FailedRule("L3_WORK_AFTER_L4", f"The applicant states {a.work_months_since_l4} months "
-                          f"of work since the L4 certificate, but only {possible} months have passed "
-                          "since its issue.")
-    return None
+def add_years(day: date, years: int) -> date:
+    return add_months(day, 12 * years)

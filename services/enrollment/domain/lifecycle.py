@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from shared.errors import Conflict
+
 
 class Status(str, Enum):
     SUBMITTED = "submitted"
@@ -41,3 +43,31 @@ def advance(current: Status, target: Status) -> Status | None:
 
 def is_open(status: Status) -> bool:
     return status not in CLOSED
+
+
+# -- authorized actions and the decisions events call for -------------------------
+
+BEFORE_PAYMENT = {Status.SUBMITTED, Status.AWAITING_PAYMENT}
+
+
+class NotCancellable(Conflict):
+    slug = "not-cancellable"
+    title = "Only an enrollment not yet paid can be cancelled"
+
+
+def cancel(current: Status) -> Status:
+    """A base (or an administrator) withdraws an application before payment; after
+    payment the way out is a refund, the finance clerk's decision."""
+    if current not in BEFORE_PAYMENT:
+        raise NotCancellable(f"the enrollment is {current.value}: only a submitted or unpaid "
+                             "enrollment can be cancelled; after payment ask the finance office "
+                             "for a refund")
+    return Status.CANCELLED
+
+
+def expires_with_account(current: Status, coursework_complete: bool) -> bool:
+    """The learning account's end closes the enrollment only if the coursework was
+    not complete: a learner who completed it keeps the right to sit the exam."""
+    if coursework_complete or current in (Status.COURSEWORK_COMPLETE, Status.EXAM_PASSED):
+        return False
+    return advance(current, Status.EXPIRED) is not None
