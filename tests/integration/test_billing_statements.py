@@ -121,3 +121,25 @@ def test_statement_upload_as_a_form_file_and_refusals(services, bus):
     assert empty.status_code == 422
     operator = services.client("billing", "base_operator", base="B001")
     assert upload(operator, text).status_code == 403
+
+
+def test_the_same_statement_uploaded_twice_at_once_counts_each_line_once(services, bus):
+    from concurrent.futures import ThreadPoolExecutor
+    sink = bus.sink("billing.paid")
+    services.start("billing")
+    clerk = services.client("billing", "finance_clerk")
+    people = [enroll(bus, name) for name in ("韩一", "韩二", "韩三")]
+    for event in people:
+        order_of(clerk, event)
+    rows = [(f"U{i}", "3900", f"无名{i}—碳排放管理员") for i in range(4500)]  # several chunks
+    rows[100:100] = [(f"M{i}", "3900", f"{e.data['full_name']}—碳排放管理员") for i, e in enumerate(people)]
+    text = statement(rows)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: upload(services.client("billing", "finance_clerk"), text), range(2)))
+    assert [a.status_code for a in answers] == [201, 201], [a.text[:300] for a in answers]
+    both = [a.json()["counts"] for a in answers]
+    assert sum(c.get("matched", 0) for c in both) == 3
+    assert sum(c.get("unmatched", 0) for c in both) == 4500
+    assert sum(c.get("duplicate", 0) for c in both) == 4503
+    assert len(sink.drain(quiet=1.0) and sink.of_type("billing.paid")) == 3
+    assert clerk.get("/billing/review").json()["total"] == 4500

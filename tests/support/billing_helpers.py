@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from shared.contracts import new_event
 from shared.contracts.enrollment import Cancelled
@@ -70,8 +70,8 @@ def statement(rows, preamble=("账号,0200 0000 0000 0000 000",)) -> str:
     for n, row in enumerate(rows):
         if len(row) == 3:
             reference, amount, remark = row
-            row = ["2026-11-20", f"10:{n // 60:02d}:{n % 60:02d}", reference, amount, "付款人",
-                   "6222020200112233445", remark]
+            at = datetime(2026, 11, 20, 8) + timedelta(seconds=n)
+            row = [f"{at:%Y-%m-%d}", f"{at:%H:%M:%S}", reference, amount, "付款人", "6222020200112233445", remark]
         writer.writerow(row)
     return out.getvalue()
 

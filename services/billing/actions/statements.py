@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from shared.errors import NotFound
 
@@ -39,8 +40,16 @@ def import_statement(db, raw: bytes, *, charset, filename, principal, now, pause
     counts = Counter()
     for start in range(0, len(lines), CHUNK):
         pause()
-        with db.transaction() as tx:
-            counts.update(_import_chunk(tx, statement_id, lines[start:start + CHUNK], now))
+        for attempt in (1, 2):
+            try:
+                with db.transaction() as tx:
+                    counts.update(_import_chunk(tx, statement_id, lines[start:start + CHUNK], now))
+                break
+            except IntegrityError:
+                # The same lines committed meanwhile by a concurrent import of the
+                # same file: once more, they are duplicates now.
+                if attempt == 2:
+                    raise
     with db.transaction() as tx:
         tx.session.get(Statement, statement_id).counts = json.dumps(counts)
     return {"statement_id": statement_id, "filename": filename, "encoding": encoding,
@@ -126,7 +135,8 @@ def _candidate_orders(session, names: set) -> dict:
     t = Order.__table__
     rows = session.execute(select(t.c.order_id, t.c.enrollment_id, t.c.learner_id, t.c.kind,
                                   t.c.retake_attempt, t.c.name_key, t.c.status, t.c.amount_fen)
-                           .where(t.c.name_key.in_(names)).with_for_update())
+                           .where(t.c.name_key.in_(names)).order_by(t.c.order_id)  # one lock order: no deadlock
+                           .with_for_update())
     return {r.order_id: _OrderRow(*r) for r in rows}
 
 
