@@ -14,7 +14,7 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.errors import NotFound
@@ -100,9 +100,7 @@ def _import_chunk(tx, statement_id, chunk: list, now) -> Counter:
                 reviews.append({"payment_id": payment_id, "reason": REVIEW_REASON[found.state],
                                 "state": "open", "detail": _detail(line, found), "created_at": now})
         if paid:
-            session.execute(update(Order.__table__).where(Order.__table__.c.order_id == bindparam("oid"))
-                            .values(status=bindparam("status"), paid_at=bindparam("paid_at"),
-                                    paying_payment_id=bindparam("pid")), paid)
+            _mark_paid(session, [p["pid"] for p in paid])
         if reviews:
             session.execute(insert(ReviewItem.__table__), reviews)
         for r in results:
@@ -138,6 +136,16 @@ def _candidate_orders(session, names: set) -> dict:
                            .where(t.c.name_key.in_(names)).order_by(t.c.order_id)  # one lock order: no deadlock
                            .with_for_update())
     return {r.order_id: _OrderRow(*r) for r in rows}
+
+
+def _mark_paid(session, payment_ids: list) -> None:
+    """Every order these payments paid, in one UPDATE … FROM (an executemany would
+    be a round trip per order on PostgreSQL)."""
+    orders, payments = Order.__table__, Payment.__table__
+    session.execute(update(orders).where(orders.c.order_id == payments.c.order_id,
+                                         payments.c.payment_id.in_(payment_ids))
+                    .values(status=OrderStatus.PAID.value, paid_at=payments.c.paid_at,
+                            paying_payment_id=payments.c.payment_id))
 
 
 def _insert_payments(session, payments, now) -> dict:
