@@ -87,7 +87,9 @@ class BillingService(ServiceBase):
         body (text/csv) or as the form field `file` (multipart/form-data), UTF-8 or
         GBK. Every line ends in one state (counts here, lines at .../lines);
         re-importing a file changes nothing (its lines are duplicates)."""
-        upload = request.files.get("file")
+        # Only a multipart form is parsed as one: any other body is the file itself
+        # (even curl's default form-urlencoded type).
+        upload = request.files.get("file") if request.mimetype == "multipart/form-data" else None
         raw = upload.read() if upload else request.get_data(cache=False)
         if not raw:
             raise InvalidInput("the statement is empty", errors={"file": ["no content"]})

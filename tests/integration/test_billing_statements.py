@@ -115,6 +115,9 @@ def test_statement_upload_as_a_form_file_and_refusals(services, bus):
     assert form.json()["filename"] == "nov.csv"
     wait_for(lambda: clerk.get(f"/billing/orders/{order['order_id']}").json()["status"] == "paid")
 
+    plain = clerk.post("/billing/statements", data=text.encode("gbk"),  # curl --data-binary's default type
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert plain.status_code == 201 and plain.json()["counts"] == {"duplicate": 1}
     no_header = upload(clerk, "a,b\n1,2\n", "utf-8")
     assert no_header.status_code == 422 and no_header.json()["type"] == "/problems/unreadable-statement"
     empty = clerk.post("/billing/statements", data=b"", headers={"Content-Type": "text/csv"})
