@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint, Uuid, text
+from sqlalchemy import BigInteger, event, inspect, Boolean, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.persistence.tables import add_messaging_tables
@@ -127,7 +127,8 @@ class Invoice(Model):
     __tablename__ = "invoices"
     serial: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     invoice_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
-    number: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
+    # active_history: the old number is loaded before a change, so the guard below sees it.
+    number: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True, active_history=True)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.order_id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))      # blue (normal) or red (reversal)
     status: Mapped[str] = mapped_column(String(12))   # issued, or reversed (blue only)
@@ -142,3 +143,18 @@ class Invoice(Model):
     reverses_invoice_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     replaces_invoice_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class InvoiceFrozen(Exception):
+    """An issued invoice was about to change: corrections are red invoices."""
+
+
+@event.listens_for(Invoice, "before_update")
+def _invoice_is_frozen(mapper, connection, invoice):
+    """Only the status may change (issued → reversed), and the number be set once
+    right after the insert (it is made from the serial)."""
+    state = inspect(invoice)
+    changed = {a.key for a in state.attrs if a.history.has_changes()}
+    number = state.attrs.number.history
+    if changed - {"status", "number"} or (number.has_changes() and any(number.deleted)):
+        raise InvoiceFrozen(f"invoice {invoice.invoice_id} is issued: {sorted(changed)} cannot change")

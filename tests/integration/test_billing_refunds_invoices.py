@@ -127,3 +127,37 @@ def test_invoices_follow_payment_are_frozen_and_corrected_by_a_red_invoice(servi
     red_text = _pdf_text(base.get(f"/billing/invoices/{red['invoice_id']}/pdf"))
     assert "-3,900.00" in red_text and "红字" in red_text
     assert other_learner.get(f"/billing/invoices/{new['invoice_id']}/pdf").status_code == 404
+
+
+def test_an_issued_invoice_cannot_be_edited_in_the_database_either(tmp_path):
+    import uuid
+    from datetime import datetime, timezone
+
+    import pytest
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from services.billing.models import Invoice, InvoiceFrozen, Order, metadata
+    engine = create_engine(f"sqlite:///{tmp_path}/frozen.sqlite3")
+    metadata.create_all(engine)
+    now = datetime.now(timezone.utc)
+    with Session(engine) as session:
+        order = Order(order_id=uuid.uuid4(), enrollment_id=uuid.uuid4(), learner_id=uuid.uuid4(), base_code="B001",
+                      level="L4", full_name="张三", name_key="张三", amount_fen=390000, payment_remark="张三—碳排放管理员",
+                      status="paid", opened_at=now)
+        invoice = Invoice(invoice_id=uuid.uuid4(), order_id=order.order_id, kind="blue", status="issued",
+                          title_kind="personal", title="张三", item="评价费", amount_fen=390000, issued_at=now,
+                          requested_by="l", requested_role="learner")
+        session.add_all([order, invoice])
+        session.flush()
+        invoice.number = "FP20260000000001"  # set once, from the serial
+        session.commit()
+        invoice.status = "reversed"
+        session.commit()
+        invoice.title = "李四"
+        with pytest.raises(InvoiceFrozen):
+            session.commit()
+        session.rollback()
+        invoice.number = "FP20260000000002"
+        with pytest.raises(InvoiceFrozen):
+            session.commit()
