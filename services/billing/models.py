@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, MetaData, String, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, event, inspect, Boolean, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.persistence.tables import add_messaging_tables
@@ -19,19 +19,26 @@ class Model(DeclarativeBase):
 
 
 class Order(Model):
+    """What a learner owes: the enrollment's fee, or a paid retake."""
     __tablename__ = "orders"
     order_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    kind: Mapped[str] = mapped_column(String(16), server_default=text("'enrollment'"))
+    # 0 for the enrollment's order; the attempt number for a retake order.
+    retake_attempt: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     learner_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     base_code: Mapped[str] = mapped_column(String(32), index=True)
     level: Mapped[str] = mapped_column(String(2))
     full_name: Mapped[str] = mapped_column(String(100))
+    name_key: Mapped[str] = mapped_column(String(100), index=True)  # remarks.name_key(full_name)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     payment_remark: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16))
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     paying_payment_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)  # cancelled or refunded
+    __table_args__ = (UniqueConstraint("enrollment_id", "retake_attempt", name="uq_order_per_attempt"),)
 
 
 class Payment(Model):
@@ -45,6 +52,8 @@ class Payment(Model):
     paid_at: Mapped[datetime] = mapped_column(UtcDateTime)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     settlement: Mapped[str] = mapped_column(String(20))
+    payer: Mapped[str | None] = mapped_column(String(200), nullable=True)   # bank lines: the payer
+    remark: Mapped[str | None] = mapped_column(String(500), nullable=True)  # bank lines: the remark
     # Each provider transaction counts once, enforced by the database too.
     __table_args__ = (UniqueConstraint("channel", "reference", name="uq_payment_reference"),)
 
@@ -58,3 +67,94 @@ class ReviewItem(Model):
     state: Mapped[str] = mapped_column(String(16), default="open")
     detail: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The clerk's decision, audited: who, when, why, to which order, what it did.
+    resolved_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    resolved_role: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    resolution_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    settled_order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+
+
+class Statement(Model):
+    """One uploaded bank statement file and what became of its lines."""
+    __tablename__ = "statements"
+    statement_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    encoding: Mapped[str] = mapped_column(String(20))
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    line_count: Mapped[int] = mapped_column(Integer)
+    counts: Mapped[str] = mapped_column(Text)  # JSON: state -> lines
+
+
+class StatementLine(Model):
+    __tablename__ = "statement_lines"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    statement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("statements.statement_id"), index=True)
+    line_number: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    remark: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    payment_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class StudyRecord(Model):
+    """learning.study-started: from then on a refund needs an administrator."""
+    __tablename__ = "study_records"
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Refund(Model):
+    __tablename__ = "refunds"
+    refund_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.order_id"), unique=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(500))
+    administrator_override: Mapped[bool] = mapped_column(Boolean)
+    refunded_by: Mapped[str] = mapped_column(String(100))
+    refunded_role: Mapped[str] = mapped_column(String(20))
+    refunded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Invoice(Model):
+    """An issued invoice: frozen. A correction adds a red invoice and a new one."""
+    __tablename__ = "invoices"
+    serial: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    # active_history: the old number is loaded before a change, so the guard below sees it.
+    number: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True, active_history=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.order_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))      # blue (normal) or red (reversal)
+    status: Mapped[str] = mapped_column(String(12))   # issued, or reversed (blue only)
+    title_kind: Mapped[str] = mapped_column(String(12))
+    title: Mapped[str] = mapped_column(String(200))
+    tax_id: Mapped[str | None] = mapped_column(String(18), nullable=True)
+    item: Mapped[str] = mapped_column(String(200))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # negative on a red invoice
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_role: Mapped[str] = mapped_column(String(20))
+    reverses_invoice_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    replaces_invoice_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class InvoiceFrozen(Exception):
+    """An issued invoice was about to change: corrections are red invoices."""
+
+
+@event.listens_for(Invoice, "before_update")
+def _invoice_is_frozen(mapper, connection, invoice):
+    """Only the status may change (issued → reversed), and the number be set once
+    right after the insert (it is made from the serial)."""
+    state = inspect(invoice)
+    changed = {a.key for a in state.attrs if a.history.has_changes()}
+    number = state.attrs.number.history
+    if changed - {"status", "number"} or (number.has_changes() and any(number.deleted)):
+        raise InvoiceFrozen(f"invoice {invoice.invoice_id} is issued: {sorted(changed)} cannot change")

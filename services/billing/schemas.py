@@ -27,6 +27,8 @@ class BankAccount(Schema):
 class Order(Schema):
     order_id = fields.UUID()
     enrollment_id = fields.UUID()
+    kind = fields.Str(metadata={"description": "enrollment (the fee) or retake (a paid retake)"})
+    retake_attempt = fields.Int(metadata={"description": "0 for the enrollment's order, else the attempt"})
     learner_id = fields.UUID()
     base_code = fields.Str()
     level = fields.Str()
@@ -38,11 +40,26 @@ class Order(Schema):
     status = fields.Str()
     opened_at = fields.AwareDateTime()
     paid_at = fields.AwareDateTime(allow_none=True)
+    closed_at = fields.AwareDateTime(allow_none=True)
     pay_to = fields.Nested(BankAccount)
+    study_begun = fields.Bool(metadata={"description": "learning reported study (refund needs an admin)"})
+
+
+class Orders(Schema):
+    orders = fields.List(fields.Nested(Order))
 
 
 class ReviewItem(Schema):
     id = fields.Int()
+    paid_at = fields.AwareDateTime()
+    payer = fields.Str(allow_none=True)
+    remark = fields.Str(allow_none=True)
+    outcome = fields.Str(allow_none=True, metadata={"description": "paid, recorded or rejected"})
+    settled_order_id = fields.UUID(allow_none=True)
+    resolved_by = fields.Str(allow_none=True)
+    resolved_role = fields.Str(allow_none=True)
+    resolved_at = fields.AwareDateTime(allow_none=True)
+    resolution_reason = fields.Str(allow_none=True)
     reason = fields.Str()
     state = fields.Str()
     detail = fields.Str()
@@ -54,4 +71,152 @@ class ReviewItem(Schema):
 
 
 class ReviewQueue(Schema):
+    total = fields.Int()
     items = fields.List(fields.Nested(ReviewItem))
+
+
+class Page(Schema):
+    offset = fields.Int(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class ReviewQuery(Page):
+    state = fields.Str(load_default="open", validate=validate.OneOf(("open", "settled", "rejected", "all")))
+    reason = fields.Str(validate=validate.OneOf(("wrong_amount", "unknown_order", "refund_due",
+                                                 "unmatched", "ambiguous")))
+
+
+Reason = fields.Str(required=True, validate=validate.Length(min=3, max=500),
+                    metadata={"description": "Why: recorded with who and when"})
+
+
+class SettleRequest(Schema):
+    order_id = fields.UUID(required=True)
+    reason = Reason
+
+
+class RejectRequest(Schema):
+    reason = Reason
+
+
+# -- bank statements ---------------------------------------------------------------
+
+LINE_STATES = ("matched", "already_paid", "order_closed", "unmatched", "wrong_amount", "ambiguous",
+               "duplicate", "invalid")
+
+
+class StatementUpload(Schema):
+    filename = fields.Str(validate=validate.Length(max=200))
+    charset = fields.Str(validate=validate.OneOf(("utf-8", "gbk", "gb18030")),
+                         metadata={"description": "Force the encoding (default: UTF-8, else GBK)"})
+
+
+class StatementImport(Schema):
+    statement_id = fields.UUID()
+    filename = fields.Str(allow_none=True)
+    encoding = fields.Str()
+    lines = fields.Int()
+    counts = fields.Dict(keys=fields.Str(), values=fields.Int(),
+                         metadata={"description": "lines per state: " + ", ".join(LINE_STATES)})
+    uploaded_at = fields.AwareDateTime()
+    uploaded_by = fields.Str()
+
+
+class StatementLine(Schema):
+    line_number = fields.Int()
+    state = fields.Str()
+    reason = fields.Str(allow_none=True)
+    reference = fields.Str(allow_none=True)
+    amount_fen = fields.Int(allow_none=True)
+    remark = fields.Str(allow_none=True)
+    order_id = fields.UUID(allow_none=True)
+    payment_id = fields.Int(allow_none=True)
+
+
+class StatementLines(Schema):
+    total = fields.Int()
+    offset = fields.Int()
+    lines = fields.List(fields.Nested(StatementLine))
+
+
+class StatementLinesQuery(Page):
+    state = fields.Str(validate=validate.OneOf(LINE_STATES))
+
+
+# -- refunds ---------------------------------------------------------------------------
+
+class RefundRequest(Schema):
+    reason = Reason
+    administrator_override = fields.Bool(load_default=False, metadata={
+        "description": "An administrator overrides the rule once study has begun"})
+
+
+class Refund(Schema):
+    refund_id = fields.UUID()
+    order_id = fields.UUID()
+    amount_fen = fields.Int()
+    reason = fields.Str()
+    administrator_override = fields.Bool()
+    refunded_by = fields.Str()
+    refunded_role = fields.Str()
+    refunded_at = fields.AwareDateTime()
+
+
+# -- invoices ---------------------------------------------------------------------------
+
+class InvoiceRequest(Schema):
+    title_kind = fields.Str(required=True, validate=validate.OneOf(("personal", "company")))
+    title = fields.Str(validate=validate.Length(min=1, max=200), metadata={
+        "description": "The buyer: a company's name, or a person's (default: the learner)"})
+    tax_id = fields.Str(validate=validate.Length(max=40), metadata={
+        "description": "The company's unified social credit code (18 characters)"})
+
+
+class CorrectionRequest(InvoiceRequest):
+    reason = Reason
+
+
+class Invoice(Schema):
+    invoice_id = fields.UUID()
+    number = fields.Str()
+    order_id = fields.UUID()
+    kind = fields.Str(metadata={"description": "blue (an invoice) or red (红字, reverses one)"})
+    status = fields.Str(metadata={"description": "issued, or reversed (by a red invoice)"})
+    title_kind = fields.Str()
+    title = fields.Str()
+    tax_id = fields.Str(allow_none=True)
+    item = fields.Str()
+    amount_fen = fields.Int(metadata={"description": "negative on a red invoice"})
+    issued_at = fields.AwareDateTime()
+    requested_by = fields.Str()
+    requested_role = fields.Str()
+    reverses_invoice_id = fields.UUID(allow_none=True)
+    replaces_invoice_id = fields.UUID(allow_none=True)
+    reason = fields.Str(allow_none=True)
+
+
+class Invoices(Schema):
+    invoices = fields.List(fields.Nested(Invoice))
+
+
+# -- reports -----------------------------------------------------------------------------
+
+class ReportQuery(Schema):
+    from_ = fields.Str(required=True, data_key="from", metadata={"description": "First month, YYYY-MM"})
+    to = fields.Str(metadata={"description": "Last month, YYYY-MM (default: from)"})
+    base_code = fields.Str(validate=validate.Length(min=1, max=32))
+    format = fields.Str(load_default="json", validate=validate.OneOf(("json", "csv")))
+
+
+class ReportRow(Schema):
+    base_code = fields.Str()
+    month = fields.Str()
+    enrollments = fields.Int()
+    due_fen = fields.Int()
+    received_fen = fields.Int()
+    refunded_fen = fields.Int()
+    outstanding_fen = fields.Int()
+
+
+class Report(Schema):
+    rows = fields.List(fields.Nested(ReportRow))

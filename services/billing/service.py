@@ -1,14 +1,25 @@
-"""The billing service: orders, payments, the clerk's review queue."""
+"""The billing service: orders, payments (QR, bank statements), the clerk's review
+queue, refunds, invoices and monthly reports."""
+import csv
+import io
+
+import eventlet
 from nameko.dependency_providers import Config
+from werkzeug.wrappers import Response
 
 from shared.calendar import utcnow
-from shared.contracts import enrollment
+from shared.contracts import enrollment, exam, learning
+from shared.errors import InvalidInput
 from shared.service import ServiceBase, api, event_handler, load_body
 from shared.web.problems import BadSignature
 
 from . import actions, domain, schemas
+from .domain import invoices as invoice_rules
+from .domain import reports
+from .invoice_pdf import invoice_pdf
 
 ORDER_READERS = ("finance_clerk", "admin", "base_operator", "learner")
+FINANCE = ("finance_clerk", "admin")
 
 
 class BillingService(ServiceBase):
@@ -17,7 +28,8 @@ class BillingService(ServiceBase):
 
     def fees(self) -> domain.Fees:
         return domain.Fees({"L4": int(self.config.get("FEE_L4_FEN", 390000)),
-                            "L3": int(self.config.get("FEE_L3_FEN", 490000))})
+                            "L3": int(self.config.get("FEE_L3_FEN", 490000))},
+                           retake_fen=int(self.config.get("RETAKE_FEE_FEN", 50000)))
 
     def bank_account(self) -> dict:
         return {"bank": self.config.get("BANK_NAME", "中国工商银行北京分行营业部"),
@@ -37,7 +49,19 @@ class BillingService(ServiceBase):
     def open_order(self, tx, event):
         actions.open_order(tx, event, self.fees())
 
-    # -- HTTP ------------------------------------------------------------------
+    @event_handler(enrollment.Cancelled)
+    def close_cancelled_order(self, tx, event):
+        actions.cancel_order(tx, event)
+
+    @event_handler(exam.RetakeRequired)
+    def open_retake_order(self, tx, event):
+        actions.open_retake_order(tx, event, self.fees())
+
+    @event_handler(learning.StudyStarted)
+    def record_study(self, tx, event):
+        actions.record_study(tx, event)
+
+    # -- payments ----------------------------------------------------------------
 
     @api("POST", "/billing/payments/qr/<provider>", public=True, response=schemas.NotificationResult)
     def qr_notification(self, request, provider):
@@ -56,22 +80,164 @@ class BillingService(ServiceBase):
                 amount_fen=body["amount_fen"], paid_at=body["paid_at"], now=utcnow())
         return {"settlement": settlement.value, "order_id": order.order_id if order else None}
 
+    @api("POST", "/billing/statements", roles=FINANCE, query=schemas.StatementUpload,
+         response=schemas.StatementImport, status=201)
+    def import_statement(self, request, principal, query):
+        """Import the bank's statement: the CSV of docs/bank-statement.md as the raw
+        body (text/csv) or as the form field `file` (multipart/form-data), UTF-8 or
+        GBK. Every line ends in one state (counts here, lines at .../lines);
+        re-importing a file changes nothing (its lines are duplicates)."""
+        # Only a multipart form is parsed as one: any other body is the file itself
+        # (even curl's default form-urlencoded type).
+        upload = request.files.get("file") if request.mimetype == "multipart/form-data" else None
+        raw = upload.read() if upload else request.get_data(cache=False)
+        if not raw:
+            raise InvalidInput("the statement is empty", errors={"file": ["no content"]})
+        charset = query.get("charset") or request.mimetype_params.get("charset")
+        return actions.statements.import_statement(
+            self.db, raw, charset=charset, filename=query.get("filename") or (upload and upload.filename),
+            principal=principal, now=utcnow(), pause=eventlet.sleep)
+
+    @api("GET", "/billing/statements/<uuid:statement_id>", roles=FINANCE, response=schemas.StatementImport)
+    def get_statement(self, request, principal, statement_id):
+        """An imported statement: lines per state."""
+        with self.db.read() as session:
+            return actions.statements.statement_view(session, statement_id)
+
+    @api("GET", "/billing/statements/<uuid:statement_id>/lines", roles=FINANCE,
+         query=schemas.StatementLinesQuery, response=schemas.StatementLines)
+    def get_statement_lines(self, request, principal, statement_id, query):
+        """Each line's state and reason, in file order (filter by state; paged)."""
+        with self.db.read() as session:
+            return actions.statements.statement_lines(session, statement_id, query.get("state"),
+                                                      query["offset"], query["limit"])
+
+    # -- the review queue ----------------------------------------------------------
+
+    @api("GET", "/billing/review", roles=FINANCE, query=schemas.ReviewQuery, response=schemas.ReviewQueue)
+    def review_queue(self, request, principal, query):
+        """Payments waiting for a clerk: wrong amounts, unknown orders, unmatched or
+        ambiguous bank lines, refunds due (state=settled/rejected/all for decisions)."""
+        with self.db.read() as session:
+            return actions.review.review_queue(session, query["state"], query.get("reason"),
+                                               query["offset"], query["limit"])
+
+    @api("POST", "/billing/review/<int:item_id>/settle", roles=FINANCE, request=schemas.SettleRequest,
+         response=schemas.ReviewItem)
+    def settle_review_item(self, request, principal, item_id, body):
+        """Settle a waiting payment to an order: it pays an open order of exactly that
+        amount; otherwise the decision is recorded and activates nothing."""
+        with self.db.transaction() as tx:
+            return actions.review.settle(tx, item_id, body["order_id"], body["reason"], principal, utcnow())
+
+    @api("POST", "/billing/review/<int:item_id>/reject", roles=FINANCE, request=schemas.RejectRequest,
+         response=schemas.ReviewItem)
+    def reject_review_item(self, request, principal, item_id, body):
+        """Reject a waiting payment (not the program's, returned to the payer...), with the reason."""
+        with self.db.transaction() as tx:
+            return actions.review.reject(tx, item_id, body["reason"], principal, utcnow())
+
+    # -- orders --------------------------------------------------------------------------
+
     @api("GET", "/billing/orders/<uuid:order_id>", roles=ORDER_READERS, response=schemas.Order)
     def get_order(self, request, principal, order_id):
         """An order, with the amount due and where to pay it."""
         with self.db.read() as session:
-            return actions.view(actions.visible_order(session, order_id, principal), self.bank_account())
+            order = actions.visible_order(session, order_id, principal)
+            return actions.view(order, self.bank_account(), actions.study_begun(session, order.enrollment_id))
 
     @api("GET", "/billing/enrollments/<uuid:enrollment_id>/order", roles=ORDER_READERS,
          response=schemas.Order)
     def get_order_of_enrollment(self, request, principal, enrollment_id):
-        """The order of an enrollment."""
+        """The enrollment's order (its fee)."""
         with self.db.read() as session:
             order = actions.order_of_enrollment(session, enrollment_id, principal)
             return actions.view(order, self.bank_account())
 
-    @api("GET", "/billing/review", roles=("finance_clerk", "admin"), response=schemas.ReviewQueue)
-    def review_queue(self, request, principal):
-        """Payments waiting for a clerk: wrong amounts, unknown orders, refunds due."""
+    @api("GET", "/billing/enrollments/<uuid:enrollment_id>/orders", roles=ORDER_READERS,
+         response=schemas.Orders)
+    def get_orders_of_enrollment(self, request, principal, enrollment_id):
+        """Every order of an enrollment: its fee and its paid retakes."""
         with self.db.read() as session:
-            return {"items": actions.review_queue(session)}
+            orders = actions.orders_of_enrollment(session, enrollment_id, principal)
+            return {"orders": [actions.view(o, self.bank_account()) for o in orders]}
+
+    @api("POST", "/billing/orders/<uuid:order_id>/refund", roles=FINANCE, request=schemas.RefundRequest,
+         response=schemas.Refund, status=201)
+    def refund_order(self, request, principal, order_id, body):
+        """Refund a paid order: a clerk before study has begun; after, only an
+        administrator with administrator_override and a reason. Emits billing.refunded."""
+        with self.db.transaction() as tx:
+            return actions.refunds.refund(tx, order_id, body["reason"], body["administrator_override"],
+                                          principal, utcnow())
+
+    # -- invoices -----------------------------------------------------------------------
+
+    @api("POST", "/billing/orders/<uuid:order_id>/invoices", roles=ORDER_READERS,
+         request=schemas.InvoiceRequest, response=schemas.Invoice, status=201)
+    def request_invoice(self, request, principal, order_id, body):
+        """Invoice a paid order: a personal title, or a company title with its unified
+        social credit code. Issued at once, then frozen."""
+        with self.db.transaction() as tx:
+            title = self._title(tx.session, order_id, principal, body)
+            return actions.invoices.request(tx, order_id, title, principal, utcnow())
+
+    @api("GET", "/billing/orders/<uuid:order_id>/invoices", roles=ORDER_READERS, response=schemas.Invoices)
+    def list_invoices(self, request, principal, order_id):
+        """The order's invoices, red ones included, in issue order."""
+        with self.db.read() as session:
+            return {"invoices": actions.invoices.of_order(session, order_id, principal)}
+
+    @api("GET", "/billing/invoices/<uuid:invoice_id>", roles=ORDER_READERS, response=schemas.Invoice)
+    def get_invoice(self, request, principal, invoice_id):
+        """One invoice record."""
+        with self.db.read() as session:
+            return actions.invoices.invoice_of(session, invoice_id, principal)[0]
+
+    @api("POST", "/billing/invoices/<uuid:invoice_id>/correction", roles=ORDER_READERS,
+         request=schemas.CorrectionRequest, response=schemas.Invoices, status=201)
+    def correct_invoice(self, request, principal, invoice_id, body):
+        """Correct an issued invoice: a red invoice reverses it and a new one replaces
+        it (both returned); the original stays, marked reversed."""
+        with self.db.transaction() as tx:
+            _, order = actions.invoices.invoice_of(tx.session, invoice_id, principal)
+            title = self._title(tx.session, order.order_id, principal, body)
+            return {"invoices": actions.invoices.correct(tx, invoice_id, title, body["reason"], principal,
+                                                         utcnow())}
+
+    @api("GET", "/billing/invoices/<uuid:invoice_id>/pdf", roles=ORDER_READERS)
+    def invoice_pdf(self, request, principal, invoice_id):
+        """The invoice as a PDF (application/pdf)."""
+        with self.db.read() as session:
+            invoice, order = actions.invoices.invoice_of(session, invoice_id, principal)
+        return Response(invoice_pdf(invoice, order, self.bank_account()), content_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{invoice["number"]}.pdf"'})
+
+    def _title(self, session, order_id, principal, body) -> invoice_rules.Title:
+        name = body.get("title")
+        if not name and body["title_kind"] == invoice_rules.PERSONAL:
+            name = actions.visible_order(session, order_id, principal).full_name
+        return invoice_rules.title(body["title_kind"], name, body.get("tax_id"))
+
+    # -- reports ---------------------------------------------------------------------------
+
+    @api("GET", "/billing/reports/monthly", roles=FINANCE + ("base_operator",), query=schemas.ReportQuery,
+         response=schemas.Report)
+    def monthly_report(self, request, principal, query):
+        """Per base and month (Asia/Shanghai): enrollments, amounts due, received,
+        refunded, outstanding, in fen. format=csv for a spreadsheet. A base operator
+        gets its own base only."""
+        first = reports.parse_month(query["from_"])
+        last = reports.parse_month(query["to"]) if query.get("to") else first
+        # A base operator sees its own base (a token without one: no base at all).
+        base = (principal.base or "-") if principal.role == "base_operator" else query.get("base_code")
+        with self.db.read() as session:
+            rows = actions.reports.monthly(session, first, last, base)
+        if query["format"] == "csv":
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(reports.FIELDS)
+            writer.writerows([getattr(r, f) for f in reports.FIELDS] for r in rows)
+            return Response("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="billing-{first:%Y-%m}.csv"'})
+        return {"rows": [vars(r) for r in rows]}

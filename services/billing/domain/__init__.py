@@ -1,4 +1,8 @@
-"""Billing's rules, pure: fees, the bank-transfer remark, how a payment settles an order."""
+"""Billing's rules, pure: fees, the bank-transfer remark, how a payment settles an order.
+
+The submodules hold the rest: `remarks` (bank remarks and statement matching),
+`statement` (reading the bank's CSV), `uscc` (unified social credit codes),
+`invoices`, `refunds`, `review` (the clerk's decisions), `reports`."""
 from __future__ import annotations
 
 import hashlib
@@ -9,6 +13,7 @@ from enum import Enum
 from shared.errors import Conflict
 
 REMARK_SUFFIX = "碳排放管理员"
+RETAKE_MARK = "补考"  # after the suffix: the payment is for a paid retake
 
 
 class OrderStatus(str, Enum):
@@ -18,13 +23,20 @@ class OrderStatus(str, Enum):
     REFUNDED = "refunded"
 
 
+class OrderKind(str, Enum):
+    ENROLLMENT = "enrollment"  # the enrollment's fee: its payment emits billing.paid
+    RETAKE = "retake"          # a paid retake: its payment emits billing.retake-paid
+
+
 class Settlement(str, Enum):
     """What one reported payment did."""
     APPLIED = "applied"          # paid the order: billing.paid
     DUPLICATE = "duplicate"      # this provider transaction was seen before: nothing
     WRONG_AMOUNT = "wrong_amount"  # to the review queue; the order stays open
     UNKNOWN_ORDER = "unknown_order"  # to the review queue
-    REFUND_DUE = "refund_due"    # the order was already paid: money to give back
+    REFUND_DUE = "refund_due"    # the order was already paid (or closed): money to give back
+    UNMATCHED = "unmatched"      # a bank line whose remark names no order
+    AMBIGUOUS = "ambiguous"      # a bank line that fits several orders
 
 
 @dataclass(frozen=True)
@@ -32,21 +44,22 @@ class Fees:
     """Fees in fen, by level (configuration, not code)."""
     by_level: dict
 
+    retake_fen: int = 50000
+
     def for_level(self, level: str) -> int:
         return self.by_level[level]
 
 
-def payment_remark(full_name: str) -> str:
-    return f"{full_name}—{REMARK_SUFFIX}"
+def payment_remark(full_name: str, kind: OrderKind = OrderKind.ENROLLMENT) -> str:
+    suffix = REMARK_SUFFIX + (RETAKE_MARK if kind == OrderKind.RETAKE else "")
+    return f"{full_name}—{suffix}"
 
 
 def settle(order_status: OrderStatus | None, order_amount_fen: int | None, paid_fen: int) -> Settlement:
     """Exactly the fee activates; anything else waits for a clerk, nothing by a guess."""
     if order_status is None:
         return Settlement.UNKNOWN_ORDER
-    if order_status == OrderStatus.PAID:
-        return Settlement.REFUND_DUE
-    if order_status != OrderStatus.OPEN:
+    if order_status != OrderStatus.OPEN:  # paid, cancelled or refunded: nothing more to pay
         return Settlement.REFUND_DUE
     if paid_fen != order_amount_fen:
         return Settlement.WRONG_AMOUNT
