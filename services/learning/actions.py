@@ -4,14 +4,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from shared.calendar import program_date
 from shared.contracts import learning as events
 from shared.errors import NotFound
 from shared.messaging.consumer import Defer
 
 from . import catalogs, domain
-from .models import Account, CourseProgress, Learner, StudySession
+from .models import Account, AccountExtension, CourseProgress, Learner, StudyDay, StudySession
 
 
 def record_learner(tx, event) -> None:
@@ -24,13 +26,14 @@ def record_learner(tx, event) -> None:
 
 def open_account(tx, event) -> None:
     """Payment opens one account per enrollment (the unique enrollment_id refuses a
-    second), on the current catalog version, valid six calendar months."""
+    second), on the current catalog version, valid six calendar months from the day
+    billing recognised the payment (the event's occurred_at)."""
     data = event.data
     learner = tx.session.get(Learner, data["enrollment_id"])
     if learner is None:
         raise Defer(f"enrollment {data['enrollment_id']} not yet known to learning")
-    catalog = catalogs.current()
-    validity = domain.validity_from(data["paid_at"])
+    catalog = catalogs.current(tx.session)
+    validity = domain.validity_from(event.occurred_at)
     account = Account(account_id=uuid.uuid4(), enrollment_id=learner.enrollment_id,
                       learner_id=learner.learner_id, level=learner.level, base_code=learner.base_code,
                       catalog_version=catalog.version, valid_from=validity.valid_from,
@@ -41,6 +44,20 @@ def open_account(tx, event) -> None:
         "learner_id": account.learner_id, "level": account.level,
         "catalog_version": account.catalog_version, "valid_from": account.valid_from,
         "valid_until": account.valid_until, "opened_at": event.occurred_at})
+
+
+def close_account(tx, event) -> None:
+    """A refund closes the account for good. A refund can overtake the payment on its
+    way here: wait for the account (Defer) rather than forget the refund."""
+    data = event.data
+    account = tx.session.scalar(select(Account).where(Account.enrollment_id == data["enrollment_id"])
+                                .with_for_update())
+    if account is None:
+        raise Defer(f"no account yet for refunded enrollment {data['enrollment_id']}")
+    if account.status == "closed":
+        return
+    account.status, account.closed_at = "closed", data["refunded_at"]
+    account.closed_reason = f"refunded: {data['reason']}"[:300]
 
 
 def _account_for(session, enrollment_id, principal, lock=False) -> Account:
@@ -64,14 +81,35 @@ def _progress(session, account: Account) -> dict[str, CourseProgress]:
         select(CourseProgress).where(CourseProgress.account_id == account.account_id))}
 
 
+def _locked_or_new(session, model, key: tuple, **fresh):
+    """The row at `key`, locked; created if absent (a savepoint settles a race to create it)."""
+    row = session.get(model, key, with_for_update=True)
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = model(**fresh)
+            session.add(row)
+        return row
+    except IntegrityError:
+        return session.get(model, key, with_for_update=True, populate_existing=True)
+
+
 def report_study(tx, enrollment_id, principal, report: dict, daily_cap: int, now: datetime) -> dict:
+    """One session report (a heartbeat is a one-minute report with its own session id).
+
+    Kept to a handful of statements, it runs ~330 times a second at the exam-month peak:
+    the account (locked: one report of an account at a time), the session id, the
+    learner's day tally, the course's progress; the whole program only when a course
+    has just completed."""
     session = tx.session
-    account = _account_for(session, enrollment_id, principal, lock=True)  # one report at a time
+    account = _account_for(session, enrollment_id, principal, lock=True)
     seen = session.scalar(select(StudySession).where(StudySession.account_id == account.account_id,
                                                      StudySession.session_id == report["session_id"]))
-    catalog = catalogs.version(account.catalog_version)
+    catalog = catalogs.version(session, account.catalog_version)
     if seen is not None:  # the player resent it: the same answer, counted once
-        return _study_answer(session, account, catalog, seen)
+        course = session.get(CourseProgress, (account.account_id, seen.course_code))
+        return _study_answer(account, catalog, seen, course.minutes if course else 0)
     code = report["course_code"]
     if code not in catalog.program(account.level):
         raise domain.CourseNotInProgram(f"course {code} is not in the {account.level} program "
@@ -80,31 +118,45 @@ def report_study(tx, enrollment_id, principal, report: dict, daily_cap: int, now
     validity = domain.Validity(account.valid_from, account.valid_until)
     domain.check_session(validity, account.status, report["started_at"], now)
     day = domain.study_day(report["started_at"])
-    already = session.scalar(select(func.coalesce(func.sum(StudySession.minutes_accepted), 0)).where(
-        StudySession.learner_id == account.learner_id, StudySession.study_day == day))
-    decision = domain.apply_daily_cap(already, report["minutes"], daily_cap)
+    tally = _locked_or_new(session, StudyDay, (account.learner_id, day), learner_id=account.learner_id,
+                           study_day=day, minutes_accepted=0, minutes_refused=0)
+    decision = domain.apply_daily_cap(tally.minutes_accepted, report["minutes"], daily_cap)
+    tally.minutes_accepted += decision.accepted
+    tally.minutes_refused += decision.refused
     row = StudySession(account_id=account.account_id, learner_id=account.learner_id,
                        session_id=report["session_id"], course_code=code,
                        started_at=report["started_at"], study_day=day,
                        minutes_reported=report["minutes"], minutes_accepted=decision.accepted,
                        minutes_refused=decision.refused, refusal_reason=decision.reason, recorded_at=now)
     session.add(row)
-    progress = _progress(session, account)
-    course = progress.get(code)
+    course = session.get(CourseProgress, (account.account_id, code))
     if course is None:
         course = CourseProgress(account_id=account.account_id, course_code=code, minutes=0)
         session.add(course)
-        progress[code] = course
     course.minutes += decision.accepted
+    if decision.accepted and account.study_started_at is None:
+        _start_study_once(tx, account, report["started_at"])
     if course.completed_at is None and course.minutes >= catalog.minutes_required(code):
         course.completed_at = now
-    _complete_coursework_once(tx, account, catalog, progress, now)
-    return _study_answer(session, account, catalog, row)
+        _complete_coursework_once(tx, account, catalog, now)
+    return _study_answer(account, catalog, row, course.minutes)
 
 
-def _complete_coursework_once(tx, account, catalog, progress, now) -> None:
-    state = domain.Progress({c: p.minutes for c, p in progress.items()})
-    if account.completed_at is not None or not state.coursework_complete(catalog, account.level):
+def _start_study_once(tx, account, started_at) -> None:
+    """The first accepted study time: from now on a refund needs an override (billing)."""
+    account.study_started_at = started_at
+    tx.emit(events.StudyStarted, {
+        "account_id": account.account_id, "enrollment_id": account.enrollment_id,
+        "learner_id": account.learner_id, "started_at": started_at,
+    }, correlation_id=account.enrollment_id)
+
+
+def _complete_coursework_once(tx, account, catalog, now) -> None:
+    if account.completed_at is not None:
+        return
+    tx.session.flush()
+    state = domain.Progress({c: p.minutes for c, p in _progress(tx.session, account).items()})
+    if not state.coursework_complete(catalog, account.level):
         return
     account.completed_at = now
     by_category = state.class_hours_by_category(catalog, account.level)
@@ -116,21 +168,59 @@ def _complete_coursework_once(tx, account, catalog, progress, now) -> None:
     }, correlation_id=account.enrollment_id)
 
 
-def _study_answer(session, account, catalog, row: StudySession) -> dict:
-    progress = _progress(session, account)
-    minutes = progress[row.course_code].minutes if row.course_code in progress else 0
+def _study_answer(account, catalog, row: StudySession, course_minutes: int) -> dict:
     return {"session_id": row.session_id, "course_code": row.course_code,
             "accepted_minutes": row.minutes_accepted, "refused_minutes": row.minutes_refused,
-            "refusal_reason": row.refusal_reason, "course_minutes": minutes,
-            "course_complete": minutes >= catalog.minutes_required(row.course_code),
+            "refusal_reason": row.refusal_reason, "course_minutes": course_minutes,
+            "course_complete": course_minutes >= catalog.minutes_required(row.course_code),
             "coursework_complete": account.completed_at is not None}
 
 
+def extend_account(tx, enrollment_id, principal, body: dict, now: datetime) -> Account:
+    """An administrator's extension, recorded with who and why; enrollment is told."""
+    account = _account_for(tx.session, enrollment_id, principal, lock=True)
+    before = domain.Validity(account.valid_from, account.valid_until)
+    after = domain.extend(before, account.status, body["valid_until"], now)
+    tx.session.add(AccountExtension(account_id=account.account_id, previous_valid_until=before.valid_until,
+                                    valid_until=after.valid_until, reason=body["reason"],
+                                    extended_by=principal.subject, extended_at=now))
+    account.valid_until = after.valid_until
+    tx.emit(events.AccountExtended, {
+        "account_id": account.account_id, "enrollment_id": account.enrollment_id,
+        "learner_id": account.learner_id, "previous_valid_until": before.valid_until,
+        "valid_until": after.valid_until, "reason": body["reason"], "extended_at": now,
+    }, correlation_id=account.enrollment_id)
+    return account
+
+
+def expire_due(tx, now: datetime, limit: int) -> int:
+    """The timer's unit: claim up to `limit` active accounts whose last day has passed
+    (rows another replica holds are skipped, not waited for), mark them expired, tell
+    enrollment. The status change is the idempotency: an expired row is never selected
+    again, so no account is expired twice, and one left behind is found by the next run."""
+    rows = tx.session.scalars(
+        select(Account).where(Account.status == "active",
+                              Account.valid_until < program_date(now))
+        .order_by(Account.valid_until).limit(limit)
+        .with_for_update(skip_locked=True)).all()
+    for account in rows:
+        if not domain.has_expired(account.valid_until, now):  # the same question, asked of one row
+            continue
+        account.status, account.expired_at = "expired", now
+        tx.emit(events.AccountExpired, {
+            "account_id": account.account_id, "enrollment_id": account.enrollment_id,
+            "learner_id": account.learner_id, "valid_until": account.valid_until,
+            "coursework_complete": account.completed_at is not None, "expired_at": now,
+        }, correlation_id=account.enrollment_id)
+    return len(rows)
+
+
 def account_view(session, enrollment_id, principal) -> dict:
+    """Validity, status and progress per course and per category, for the learner,
+    their base and administrators."""
     account = _account_for(session, enrollment_id, principal)
-    catalog = catalogs.version(account.catalog_version)
+    catalog = catalogs.version(session, account.catalog_version)
     progress = _progress(session, account)
-    required = set(catalog.program(account.level))
     courses, categories = [], {}
     for code in catalog.program(account.level):
         course = catalog.courses[code]
@@ -138,18 +228,28 @@ def account_view(session, enrollment_id, principal) -> dict:
         done = studied >= catalog.minutes_required(code)
         courses.append({"code": code, "title_zh": course.title_zh, "title_en": course.title_en,
                         "category": course.category, "class_hours": course.class_hours,
-                        "required": code in required, "minutes_studied": studied,
+                        "required": True, "minutes_studied": studied,
                         "minutes_required": catalog.minutes_required(code), "complete": done})
-        totals = categories.setdefault(course.category, {"class_hours_required": 0,
-                                                         "class_hours_completed": 0})
+        totals = categories.setdefault(course.category, {
+            "courses_required": 0, "courses_completed": 0, "class_hours_required": 0,
+            "class_hours_completed": 0, "minutes_studied": 0, "minutes_required": 0})
+        totals["courses_required"] += 1
+        totals["courses_completed"] += done
         totals["class_hours_required"] += course.class_hours
         totals["class_hours_completed"] += course.class_hours if done else 0
+        totals["minutes_studied"] += min(studied, catalog.minutes_required(code))
+        totals["minutes_required"] += catalog.minutes_required(code)
+    extensions = session.scalars(select(AccountExtension).where(
+        AccountExtension.account_id == account.account_id).order_by(AccountExtension.id)).all()
     return {**{c.key: getattr(account, c.key) for c in Account.__table__.columns},
             "coursework_complete": account.completed_at is not None,
-            "courses": courses, "categories": categories}
+            "courses": courses, "categories": categories,
+            "extensions": [{c.key: getattr(e, c.key) for c in AccountExtension.__table__.columns}
+                           for e in extensions]}
 
 
 def catalog_view(catalog) -> dict:
     return {"version": catalog.version, "minutes_per_class_hour": catalog.minutes_per_class_hour,
             "courses": list(catalog.courses.values()),
-            "programs": {level: list(codes) for level, codes in catalog.programs.items()}}
+            "programs": {level: list(codes) for level, codes in catalog.programs.items()},
+            "program_class_hours": {level: catalog.program_hours(level) for level in catalog.programs}}
