@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import lru_cache
+from types import SimpleNamespace
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.calendar import program_date
 from shared.contracts import learning as events
@@ -81,35 +83,59 @@ def _progress(session, account: Account) -> dict[str, CourseProgress]:
         select(CourseProgress).where(CourseProgress.account_id == account.account_id))}
 
 
-def _locked_or_new(session, model, key: tuple, **fresh):
-    """The row at `key`, locked; created if absent (a savepoint settles a race to create it)."""
-    row = session.get(model, key, with_for_update=True)
-    if row is not None:
-        return row
-    try:
-        with session.begin_nested():
-            row = model(**fresh)
-            session.add(row)
-        return row
-    except IntegrityError:
-        return session.get(model, key, with_for_update=True, populate_existing=True)
+ACCOUNTS, SESSIONS, DAYS, COURSES = (Account.__table__, StudySession.__table__, StudyDay.__table__,
+                                     CourseProgress.__table__)
+
+
+@lru_cache(maxsize=None)
+def _statements(dialect: str) -> SimpleNamespace:
+    """The progress report's statements, built once per dialect: constructing them is
+    a good part of a report's cost, executing a cached compiled form is cheap."""
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    tally = upsert(DAYS)
+    course = upsert(COURSES)
+    return SimpleNamespace(
+        account=select(ACCOUNTS).where(ACCOUNTS.c.enrollment_id == bindparam("enrollment_id"))
+        .with_for_update(),
+        seen=select(SESSIONS).where(SESSIONS.c.account_id == bindparam("account_id"),
+                                    SESSIONS.c.session_id == bindparam("session_id")),
+        course_minutes=select(COURSES.c.minutes).where(COURSES.c.account_id == bindparam("account_id"),
+                                                       COURSES.c.course_code == bindparam("course_code")),
+        tally=select(DAYS.c.minutes_accepted).where(DAYS.c.learner_id == bindparam("learner_id"),
+                                                    DAYS.c.study_day == bindparam("study_day"))
+        .with_for_update(),
+        add_to_tally=tally.on_conflict_do_update(
+            index_elements=[DAYS.c.learner_id, DAYS.c.study_day],
+            set_={"minutes_accepted": DAYS.c.minutes_accepted + tally.excluded.minutes_accepted,
+                  "minutes_refused": DAYS.c.minutes_refused + tally.excluded.minutes_refused}),
+        record_session=insert(SESSIONS),
+        add_to_course=course.on_conflict_do_update(
+            index_elements=[COURSES.c.account_id, COURSES.c.course_code],
+            set_={"minutes": COURSES.c.minutes + course.excluded.minutes})
+        .returning(COURSES.c.minutes, COURSES.c.completed_at),
+    )
 
 
 def report_study(tx, enrollment_id, principal, report: dict, daily_cap: int, now: datetime) -> dict:
     """One session report (a heartbeat is a one-minute report with its own session id).
 
-    Kept to a handful of statements, it runs ~330 times a second at the exam-month peak:
-    the account (locked: one report of an account at a time), the session id, the
-    learner's day tally, the course's progress; the whole program only when a course
-    has just completed."""
+    It runs ~330 times a second at the exam-month peak, so it is six prepared Core
+    statements: the account (locked: one report of an account at a time), the session
+    id, the learner's day tally (read, then added to), the session row, the course's
+    minutes (added to, read back). Only a course that has just completed reads the
+    whole program."""
     session = tx.session
-    account = _account_for(session, enrollment_id, principal, lock=True)
-    seen = session.scalar(select(StudySession).where(StudySession.account_id == account.account_id,
-                                                     StudySession.session_id == report["session_id"]))
+    sql = _statements(session.get_bind().dialect.name)
+    account = session.execute(sql.account, {"enrollment_id": enrollment_id}).one_or_none()
+    if account is None or not _may_see(account, principal):
+        raise NotFound(f"no learning account for enrollment {enrollment_id}")
     catalog = catalogs.version(session, account.catalog_version)
+    seen = session.execute(sql.seen, {"account_id": account.account_id,
+                                      "session_id": report["session_id"]}).one_or_none()
     if seen is not None:  # the player resent it: the same answer, counted once
-        course = session.get(CourseProgress, (account.account_id, seen.course_code))
-        return _study_answer(account, catalog, seen, course.minutes if course else 0)
+        minutes = session.scalar(sql.course_minutes, {"account_id": account.account_id,
+                                                      "course_code": seen.course_code}) or 0
+        return _study_answer(account, catalog, seen, minutes)
     code = report["course_code"]
     if code not in catalog.program(account.level):
         raise domain.CourseNotInProgram(f"course {code} is not in the {account.level} program "
@@ -118,47 +144,52 @@ def report_study(tx, enrollment_id, principal, report: dict, daily_cap: int, now
     validity = domain.Validity(account.valid_from, account.valid_until)
     domain.check_session(validity, account.status, report["started_at"], now)
     day = domain.study_day(report["started_at"])
-    tally = _locked_or_new(session, StudyDay, (account.learner_id, day), learner_id=account.learner_id,
-                           study_day=day, minutes_accepted=0, minutes_refused=0)
-    decision = domain.apply_daily_cap(tally.minutes_accepted, report["minutes"], daily_cap)
-    tally.minutes_accepted += decision.accepted
-    tally.minutes_refused += decision.refused
-    row = StudySession(account_id=account.account_id, learner_id=account.learner_id,
-                       session_id=report["session_id"], course_code=code,
-                       started_at=report["started_at"], study_day=day,
-                       minutes_reported=report["minutes"], minutes_accepted=decision.accepted,
-                       minutes_refused=decision.refused, refusal_reason=decision.reason, recorded_at=now)
-    session.add(row)
-    course = session.get(CourseProgress, (account.account_id, code))
-    if course is None:
-        course = CourseProgress(account_id=account.account_id, course_code=code, minutes=0)
-        session.add(course)
-    course.minutes += decision.accepted
+    already = session.scalar(sql.tally, {"learner_id": account.learner_id, "study_day": day}) or 0
+    decision = domain.apply_daily_cap(already, report["minutes"], daily_cap)
+    session.execute(sql.add_to_tally, {"learner_id": account.learner_id, "study_day": day,
+                                       "minutes_accepted": decision.accepted,
+                                       "minutes_refused": decision.refused})
+    row = {"account_id": account.account_id, "learner_id": account.learner_id,
+           "session_id": report["session_id"], "course_code": code, "started_at": report["started_at"],
+           "study_day": day, "minutes_reported": report["minutes"], "minutes_accepted": decision.accepted,
+           "minutes_refused": decision.refused, "refusal_reason": decision.reason, "recorded_at": now}
+    session.execute(sql.record_session, row)
+    minutes, completed_at = session.execute(sql.add_to_course, {
+        "account_id": account.account_id, "course_code": code, "minutes": decision.accepted}).one()
     if decision.accepted and account.study_started_at is None:
         _start_study_once(tx, account, report["started_at"])
-    if course.completed_at is None and course.minutes >= catalog.minutes_required(code):
-        course.completed_at = now
-        _complete_coursework_once(tx, account, catalog, now)
-    return _study_answer(account, catalog, row, course.minutes)
+    coursework_complete = account.completed_at is not None
+    if completed_at is None and minutes >= catalog.minutes_required(code):
+        session.execute(update(COURSES).where(COURSES.c.account_id == account.account_id,
+                                              COURSES.c.course_code == code).values(completed_at=now))
+        coursework_complete = coursework_complete or _complete_coursework_once(tx, account, catalog, now)
+    return _study_answer(account, catalog, _Row(row), minutes, coursework_complete)
+
+
+class _Row(dict):
+    __getattr__ = dict.__getitem__
 
 
 def _start_study_once(tx, account, started_at) -> None:
     """The first accepted study time: from now on a refund needs an override (billing)."""
-    account.study_started_at = started_at
+    tx.session.execute(update(ACCOUNTS).where(ACCOUNTS.c.account_id == account.account_id)
+                       .values(study_started_at=started_at))
     tx.emit(events.StudyStarted, {
         "account_id": account.account_id, "enrollment_id": account.enrollment_id,
         "learner_id": account.learner_id, "started_at": started_at,
     }, correlation_id=account.enrollment_id)
 
 
-def _complete_coursework_once(tx, account, catalog, now) -> None:
-    if account.completed_at is not None:
-        return
-    tx.session.flush()
-    state = domain.Progress({c: p.minutes for c, p in _progress(tx.session, account).items()})
+def _complete_coursework_once(tx, account, catalog, now) -> bool:
+    """The completion gate: every required course complete -> one course-completed.
+    Called with the account locked and its completed_at still empty."""
+    minutes = dict(tx.session.execute(select(COURSES.c.course_code, COURSES.c.minutes)
+                                      .where(COURSES.c.account_id == account.account_id)).all())
+    state = domain.Progress(minutes)
     if not state.coursework_complete(catalog, account.level):
-        return
-    account.completed_at = now
+        return False
+    tx.session.execute(update(ACCOUNTS).where(ACCOUNTS.c.account_id == account.account_id)
+                       .values(completed_at=now))
     by_category = state.class_hours_by_category(catalog, account.level)
     tx.emit(events.CourseCompleted, {
         "account_id": account.account_id, "enrollment_id": account.enrollment_id,
@@ -166,14 +197,17 @@ def _complete_coursework_once(tx, account, catalog, now) -> None:
         "catalog_version": catalog.version, "class_hours_by_category": by_category,
         "total_class_hours": sum(by_category.values()), "completed_at": now,
     }, correlation_id=account.enrollment_id)
+    return True
 
 
-def _study_answer(account, catalog, row: StudySession, course_minutes: int) -> dict:
+def _study_answer(account, catalog, row, course_minutes: int, coursework_complete: bool | None = None) -> dict:
+    if coursework_complete is None:
+        coursework_complete = account.completed_at is not None
     return {"session_id": row.session_id, "course_code": row.course_code,
             "accepted_minutes": row.minutes_accepted, "refused_minutes": row.minutes_refused,
             "refusal_reason": row.refusal_reason, "course_minutes": course_minutes,
             "course_complete": course_minutes >= catalog.minutes_required(row.course_code),
-            "coursework_complete": account.completed_at is not None}
+            "coursework_complete": coursework_complete}
 
 
 def extend_account(tx, enrollment_id, principal, body: dict, now: datetime) -> Account:
