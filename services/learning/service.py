@@ -8,6 +8,7 @@ from shared.contracts import billing, enrollment
 from shared.service import ServiceBase, api, event_handler
 
 from . import actions, catalogs, schemas
+from .batching import GroupCommit
 
 STAFF = ("admin", "learner", "base_operator")
 
@@ -26,6 +27,7 @@ class ConfiguredTimer(Timer):
 class LearningService(ServiceBase):
     name = "learning"
     config = Config()
+    reports = GroupCommit()
 
     # -- events and timers -----------------------------------------------------
 
@@ -60,8 +62,8 @@ class LearningService(ServiceBase):
         """A study session from the course player (idempotent per session id; a heartbeat
         is a one-minute session with its own id)."""
         cap = int(self.config.get("DAILY_STUDY_CAP_MINUTES", 480))
-        with self.db.transaction() as tx:
-            return actions.report_study(tx, enrollment_id, principal, body, cap, utcnow())
+        return self.reports.run(
+            lambda tx: actions.report_study(tx, enrollment_id, principal, body, cap, utcnow()))
 
     @api("GET", "/learning/accounts/<uuid:enrollment_id>", roles=STAFF, response=schemas.Account)
     def get_account(self, request, principal, enrollment_id):

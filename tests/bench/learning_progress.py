@@ -12,7 +12,7 @@ own processes then drive `POST /learning/accounts/<id>/progress`:
 - max: a closed loop, each connection sending its next report when the last answered.
 
     python -m tests.bench.learning_progress [--learners 20000] [--rate 330] [--seconds 30]
-                                            [--max-seconds 15] [--concurrency 16]
+                                            [--max-seconds 15] [--concurrency 16] [--threads 32]
 Set BENCH_PROFILE=<file> to write a cProfile of the service.
 """
 from __future__ import annotations
@@ -208,7 +208,9 @@ def _start_service(amqp_uri: str, database_url: str, public_pem: bytes, workdir:
 
 
 def run(amqp_uri: str, learners: int = 20000, rate: float = 330, seconds: float = 30,
-        max_seconds: float = 15, concurrency: int = 16) -> dict:
+        max_seconds: float = 15, concurrency: int = 16, threads: int = 32) -> dict:
+    """Figures: the fixed-rate run's sustained rate and p50/p99 (top level), and the
+    max-throughput run's (under "max"). `threads`: connections of the fixed run."""
     private_pem, public_pem = generate_key_pair()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -217,7 +219,7 @@ def run(amqp_uri: str, learners: int = 20000, rate: float = 330, seconds: float 
         proc, url = _start_service(amqp_uri, database_url, public_pem, workdir)
         try:
             drive(url, private_pem, min(learners, 500), "fixed", 100, 3, 16)  # warm-up, not counted
-            fixed = drive(url, private_pem, learners, "fixed", rate, seconds, int(os.environ.get("BENCH_THREADS", 64)), proc.pid)
+            fixed = drive(url, private_pem, learners, "fixed", rate, seconds, threads, proc.pid)
             top = drive(url, private_pem, learners, "max", 0, max_seconds, concurrency, proc.pid)
         finally:
             proc.stdin.close()
@@ -236,12 +238,13 @@ def main(argv=None) -> int:
     parser.add_argument("--rate", type=float, default=330)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--max-seconds", type=float, default=15)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=16, help="connections of the max run")
+    parser.add_argument("--threads", type=int, default=32, help="connections of the fixed-rate run")
     args = parser.parse_args(argv)
     vhost = infra.create_vhost()
     try:
         figures = run(infra.amqp_uri(vhost), args.learners, args.rate, args.seconds, args.max_seconds,
-                      args.concurrency)
+                      args.concurrency, args.threads)
     finally:
         infra.delete_vhost(vhost)
     print(json.dumps(figures, indent=2))

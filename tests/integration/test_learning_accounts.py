@@ -4,6 +4,7 @@ import uuid
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 
+from eventlet.greenpool import GreenPool
 from sqlalchemy import update
 
 from services.learning.models import Account
@@ -151,3 +152,26 @@ def test_the_expiry_timer_expires_each_ended_account_once_and_survives_a_restart
     counts = Counter(str(e.data["enrollment_id"]) for e in sink.of_type("learning.account-expired"))
     assert counts == Counter(ended + [done_eid, after_restart])  # each once, the running one not at all
     assert _account(services.client("learning", "admin"), running_eid)["status"] == "active"
+
+
+def test_concurrent_reports_sharing_a_commit_each_count_once_and_the_cap_holds(services, bus):
+    sink = bus.sink("learning.account-opened", "learning.study-started")
+    services.start("learning", DAILY_STUDY_CAP_MINUTES=8, PROGRESS_BATCH_WINDOW_SECONDS=0.05)
+    eid, _, learner = open_account(services, bus, sink)
+    started = utcnow() - timedelta(minutes=30)
+    heartbeats = [("F01", f"hb-{i}") for i in range(10)]
+    reports = heartbeats + heartbeats[:5] + [("V07", f"wrong-{i}") for i in range(5)]
+    pool = GreenPool(len(reports))
+    answers = list(pool.imap(lambda r: study(learner, eid, r[0], 1, session=r[1], started=started), reports))
+
+    assert sorted(a.status_code for a in answers) == [200] * 15 + [422] * 5
+    by_session = {}
+    for (course, session), answer in zip(reports, answers):
+        if answer.status_code == 200:
+            by_session.setdefault(session, []).append(answer.json()["accepted_minutes"])
+    assert all(len(set(seen)) == 1 for seen in by_session.values())  # a resend answers alike
+    assert sum(seen[0] for seen in by_session.values()) == 8  # the cap, not 10 and not 13
+    view = _account(learner, eid)
+    assert view["courses"][0]["minutes_studied"] == 8
+    sink.drain(quiet=0.5)
+    assert len(sink.of_type("learning.study-started")) == 1
