@@ -63,7 +63,8 @@ class LearningService(ServiceBase):
         is a one-minute session with its own id)."""
         cap = int(self.config.get("DAILY_STUDY_CAP_MINUTES", 480))
         return self.reports.run(
-            lambda tx: actions.report_study(tx, enrollment_id, principal, body, cap, utcnow()))
+            lambda tx: actions.report_study(tx, enrollment_id, principal, body, cap, utcnow()),
+            key=str(enrollment_id))
 
     @api("GET", "/learning/accounts/<uuid:enrollment_id>", roles=STAFF, response=schemas.Account)
     def get_account(self, request, principal, enrollment_id):

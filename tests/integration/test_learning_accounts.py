@@ -1,5 +1,6 @@
 """Accounts through the API and the event handlers on the real broker and database:
 extension, refund, expiry, study-started and the day cap at midnight Asia/Shanghai."""
+import re
 import uuid
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
@@ -175,3 +176,7 @@ def test_concurrent_reports_sharing_a_commit_each_count_once_and_the_cap_holds(s
     assert view["courses"][0]["minutes_studied"] == 8
     sink.drain(quiet=0.5)
     assert len(sink.of_type("learning.study-started")) == 1
+    metrics = services.anonymous("learning").get("/metrics").text
+    commits = float(re.search(r"^cea_learning_progress_reports_per_commit_count (\S+)$", metrics, re.M).group(1))
+    grouped = float(re.search(r"^cea_learning_progress_reports_per_commit_sum (\S+)$", metrics, re.M).group(1))
+    assert grouped == len(reports) and commits < len(reports)  # reports did share commits
