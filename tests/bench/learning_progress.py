@@ -12,7 +12,7 @@ own processes then drive `POST /learning/accounts/<id>/progress`:
 - max: a closed loop, each connection sending its next report when the last answered.
 
     python -m tests.bench.learning_progress [--learners 20000] [--rate 330] [--seconds 30]
-                                            [--max-seconds 15] [--concurrency 16] [--threads 32]
+                                            [--max-seconds 15] [--concurrency 16] [--threads 32] [--window 0.002]
 Set BENCH_PROFILE=<file> to write a cProfile of the service.
 """
 from __future__ import annotations
@@ -182,11 +182,11 @@ def drive(url: str, private_pem: bytes, learners: int, mode: str, rate: float, s
 
 # -- the service process ------------------------------------------------------------
 
-def _start_service(amqp_uri: str, database_url: str, public_pem: bytes, workdir: Path):
+def _start_service(amqp_uri: str, database_url: str, public_pem: bytes, workdir: Path, window: float):
     port = free_port()
     config = {**TEST_SETTINGS, "AMQP_URI": amqp_uri, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
               "DATABASE_URL": database_url, "JWT_PUBLIC_KEY": public_pem.decode(),
-              "DAILY_STUDY_CAP_MINUTES": "480"}
+              "DAILY_STUDY_CAP_MINUTES": "480", "PROGRESS_BATCH_WINDOW_SECONDS": str(window)}
     path = workdir / "learning.json"
     path.write_text(json.dumps(config))
     proc = subprocess.Popen([sys.executable, "-m", "tests.bench.serve", SERVICE_CLASSES["learning"], str(path)],
@@ -208,15 +208,16 @@ def _start_service(amqp_uri: str, database_url: str, public_pem: bytes, workdir:
 
 
 def run(amqp_uri: str, learners: int = 20000, rate: float = 330, seconds: float = 30,
-        max_seconds: float = 15, concurrency: int = 16, threads: int = 32) -> dict:
+        max_seconds: float = 15, concurrency: int = 16, threads: int = 32, window: float = 0.002) -> dict:
     """Figures: the fixed-rate run's sustained rate and p50/p99 (top level), and the
-    max-throughput run's (under "max"). `threads`: connections of the fixed run."""
+    max-throughput run's (under "max"). `threads`: connections of the fixed run;
+    `window`: the group-commit window (0: a commit per report)."""
     private_pem, public_pem = generate_key_pair()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         database_url = f"sqlite:///{workdir}/learning.sqlite3"
         seed(database_url, learners)
-        proc, url = _start_service(amqp_uri, database_url, public_pem, workdir)
+        proc, url = _start_service(amqp_uri, database_url, public_pem, workdir, window)
         try:
             drive(url, private_pem, min(learners, 500), "fixed", 100, 3, 16)  # warm-up, not counted
             fixed = drive(url, private_pem, learners, "fixed", rate, seconds, threads, proc.pid)
@@ -228,7 +229,8 @@ def run(amqp_uri: str, learners: int = 20000, rate: float = 330, seconds: float 
             except subprocess.TimeoutExpired:
                 proc.kill()
     return {"n": fixed["n"], "rate": fixed["rate"], "p50_ms": fixed.get("p50_ms"),
-            "p99_ms": fixed.get("p99_ms"), "learners": learners, "fixed": fixed, "max": top}
+            "p99_ms": fixed.get("p99_ms"), "learners": learners, "group_commit_window_s": window,
+            "fixed": fixed, "max": top}
 
 
 def main(argv=None) -> int:
@@ -240,11 +242,12 @@ def main(argv=None) -> int:
     parser.add_argument("--max-seconds", type=float, default=15)
     parser.add_argument("--concurrency", type=int, default=16, help="connections of the max run")
     parser.add_argument("--threads", type=int, default=32, help="connections of the fixed-rate run")
+    parser.add_argument("--window", type=float, default=0.002, help="group-commit window, s (0: off)")
     args = parser.parse_args(argv)
     vhost = infra.create_vhost()
     try:
         figures = run(infra.amqp_uri(vhost), args.learners, args.rate, args.seconds, args.max_seconds,
-                      args.concurrency, args.threads)
+                      args.concurrency, args.threads, args.window)
     finally:
         infra.delete_vhost(vhost)
     print(json.dumps(figures, indent=2))
