@@ -163,11 +163,7 @@ def report_study(tx, enrollment_id, principal, report: dict, daily_cap: int, now
         session.execute(update(COURSES).where(COURSES.c.account_id == account.account_id,
                                               COURSES.c.course_code == code).values(completed_at=now))
         coursework_complete = coursework_complete or _complete_coursework_once(tx, account, catalog, now)
-    return _study_answer(account, catalog, _Row(row), minutes, coursework_complete)
-
-
-class _Row(dict):
-    __getattr__ = dict.__getitem__
+    return _study_answer(account, catalog, SimpleNamespace(**row), minutes, coursework_complete)
 
 
 def _start_study_once(tx, account, started_at) -> None:
