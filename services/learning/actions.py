@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import lru_cache
+from types import SimpleNamespace
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
+from shared.calendar import program_date
 from shared.contracts import learning as events
 from shared.errors import NotFound
 from shared.messaging.consumer import Defer
 
 from . import catalogs, domain
-from .models import Account, CourseProgress, Learner, StudySession
+from .models import Account, AccountExtension, CourseProgress, Learner, StudyDay, StudySession
 
 
 def record_learner(tx, event) -> None:
@@ -24,13 +28,14 @@ def record_learner(tx, event) -> None:
 
 def open_account(tx, event) -> None:
     """Payment opens one account per enrollment (the unique enrollment_id refuses a
-    second), on the current catalog version, valid six calendar months."""
+    second), on the current catalog version, valid six calendar months from the day
+    billing recognised the payment (the event's occurred_at)."""
     data = event.data
     learner = tx.session.get(Learner, data["enrollment_id"])
     if learner is None:
         raise Defer(f"enrollment {data['enrollment_id']} not yet known to learning")
-    catalog = catalogs.current()
-    validity = domain.validity_from(data["paid_at"])
+    catalog = catalogs.current(tx.session)
+    validity = domain.validity_from(event.occurred_at)
     account = Account(account_id=uuid.uuid4(), enrollment_id=learner.enrollment_id,
                       learner_id=learner.learner_id, level=learner.level, base_code=learner.base_code,
                       catalog_version=catalog.version, valid_from=validity.valid_from,
@@ -41,6 +46,20 @@ def open_account(tx, event) -> None:
         "learner_id": account.learner_id, "level": account.level,
         "catalog_version": account.catalog_version, "valid_from": account.valid_from,
         "valid_until": account.valid_until, "opened_at": event.occurred_at})
+
+
+def close_account(tx, event) -> None:
+    """A refund closes the account for good. A refund can overtake the payment on its
+    way here: wait for the account (Defer) rather than forget the refund."""
+    data = event.data
+    account = tx.session.scalar(select(Account).where(Account.enrollment_id == data["enrollment_id"])
+                                .with_for_update())
+    if account is None:
+        raise Defer(f"no account yet for refunded enrollment {data['enrollment_id']}")
+    if account.status == "closed":
+        return
+    account.status, account.closed_at = "closed", data["refunded_at"]
+    account.closed_reason = f"refunded: {data['reason']}"[:300]
 
 
 def _account_for(session, enrollment_id, principal, lock=False) -> Account:
@@ -64,14 +83,59 @@ def _progress(session, account: Account) -> dict[str, CourseProgress]:
         select(CourseProgress).where(CourseProgress.account_id == account.account_id))}
 
 
+ACCOUNTS, SESSIONS, DAYS, COURSES = (Account.__table__, StudySession.__table__, StudyDay.__table__,
+                                     CourseProgress.__table__)
+
+
+@lru_cache(maxsize=None)
+def _statements(dialect: str) -> SimpleNamespace:
+    """The progress report's statements, built once per dialect: constructing them is
+    a good part of a report's cost, executing a cached compiled form is cheap."""
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    tally = upsert(DAYS)
+    course = upsert(COURSES)
+    return SimpleNamespace(
+        account=select(ACCOUNTS).where(ACCOUNTS.c.enrollment_id == bindparam("enrollment_id"))
+        .with_for_update(),
+        seen=select(SESSIONS).where(SESSIONS.c.account_id == bindparam("account_id"),
+                                    SESSIONS.c.session_id == bindparam("session_id")),
+        course_minutes=select(COURSES.c.minutes).where(COURSES.c.account_id == bindparam("account_id"),
+                                                       COURSES.c.course_code == bindparam("course_code")),
+        tally=select(DAYS.c.minutes_accepted).where(DAYS.c.learner_id == bindparam("learner_id"),
+                                                    DAYS.c.study_day == bindparam("study_day"))
+        .with_for_update(),
+        add_to_tally=tally.on_conflict_do_update(
+            index_elements=[DAYS.c.learner_id, DAYS.c.study_day],
+            set_={"minutes_accepted": DAYS.c.minutes_accepted + tally.excluded.minutes_accepted,
+                  "minutes_refused": DAYS.c.minutes_refused + tally.excluded.minutes_refused}),
+        record_session=insert(SESSIONS),
+        add_to_course=course.on_conflict_do_update(
+            index_elements=[COURSES.c.account_id, COURSES.c.course_code],
+            set_={"minutes": COURSES.c.minutes + course.excluded.minutes})
+        .returning(COURSES.c.minutes, COURSES.c.completed_at),
+    )
+
+
 def report_study(tx, enrollment_id, principal, report: dict, daily_cap: int, now: datetime) -> dict:
+    """One session report (a heartbeat is a one-minute report with its own session id).
+
+    It runs ~330 times a second at the exam-month peak, so it is six prepared Core
+    statements: the account (locked: one report of an account at a time), the session
+    id, the learner's day tally (read, then added to), the session row, the course's
+    minutes (added to, read back). Only a course that has just completed reads the
+    whole program."""
     session = tx.session
-    account = _account_for(session, enrollment_id, principal, lock=True)  # one report at a time
-    seen = session.scalar(select(StudySession).where(StudySession.account_id == account.account_id,
-                                                     StudySession.session_id == report["session_id"]))
-    catalog = catalogs.version(account.catalog_version)
+    sql = _statements(session.get_bind().dialect.name)
+    account = session.execute(sql.account, {"enrollment_id": enrollment_id}).one_or_none()
+    if account is None or not _may_see(account, principal):
+        raise NotFound(f"no learning account for enrollment {enrollment_id}")
+    catalog = catalogs.version(session, account.catalog_version)
+    seen = session.execute(sql.seen, {"account_id": account.account_id,
+                                      "session_id": report["session_id"]}).one_or_none()
     if seen is not None:  # the player resent it: the same answer, counted once
-        return _study_answer(session, account, catalog, seen)
+        minutes = session.scalar(sql.course_minutes, {"account_id": account.account_id,
+                                                      "course_code": seen.course_code}) or 0
+        return _study_answer(account, catalog, seen, minutes)
     code = report["course_code"]
     if code not in catalog.program(account.level):
         raise domain.CourseNotInProgram(f"course {code} is not in the {account.level} program "
@@ -80,33 +144,48 @@ def report_study(tx, enrollment_id, principal, report: dict, daily_cap: int, now
     validity = domain.Validity(account.valid_from, account.valid_until)
     domain.check_session(validity, account.status, report["started_at"], now)
     day = domain.study_day(report["started_at"])
-    already = session.scalar(select(func.coalesce(func.sum(StudySession.minutes_accepted), 0)).where(
-        StudySession.learner_id == account.learner_id, StudySession.study_day == day))
+    already = session.scalar(sql.tally, {"learner_id": account.learner_id, "study_day": day}) or 0
     decision = domain.apply_daily_cap(already, report["minutes"], daily_cap)
-    row = StudySession(account_id=account.account_id, learner_id=account.learner_id,
-                       session_id=report["session_id"], course_code=code,
-                       started_at=report["started_at"], study_day=day,
-                       minutes_reported=report["minutes"], minutes_accepted=decision.accepted,
-                       minutes_refused=decision.refused, refusal_reason=decision.reason, recorded_at=now)
-    session.add(row)
-    progress = _progress(session, account)
-    course = progress.get(code)
-    if course is None:
-        course = CourseProgress(account_id=account.account_id, course_code=code, minutes=0)
-        session.add(course)
-        progress[code] = course
-    course.minutes += decision.accepted
-    if course.completed_at is None and course.minutes >= catalog.minutes_required(code):
-        course.completed_at = now
-    _complete_coursework_once(tx, account, catalog, progress, now)
-    return _study_answer(session, account, catalog, row)
+    session.execute(sql.add_to_tally, {"learner_id": account.learner_id, "study_day": day,
+                                       "minutes_accepted": decision.accepted,
+                                       "minutes_refused": decision.refused})
+    row = {"account_id": account.account_id, "learner_id": account.learner_id,
+           "session_id": report["session_id"], "course_code": code, "started_at": report["started_at"],
+           "study_day": day, "minutes_reported": report["minutes"], "minutes_accepted": decision.accepted,
+           "minutes_refused": decision.refused, "refusal_reason": decision.reason, "recorded_at": now}
+    session.execute(sql.record_session, row)
+    minutes, completed_at = session.execute(sql.add_to_course, {
+        "account_id": account.account_id, "course_code": code, "minutes": decision.accepted}).one()
+    if decision.accepted and account.study_started_at is None:
+        _start_study_once(tx, account, report["started_at"])
+    coursework_complete = account.completed_at is not None
+    if completed_at is None and minutes >= catalog.minutes_required(code):
+        session.execute(update(COURSES).where(COURSES.c.account_id == account.account_id,
+                                              COURSES.c.course_code == code).values(completed_at=now))
+        coursework_complete = coursework_complete or _complete_coursework_once(tx, account, catalog, now)
+    return _study_answer(account, catalog, SimpleNamespace(**row), minutes, coursework_complete)
 
 
-def _complete_coursework_once(tx, account, catalog, progress, now) -> None:
-    state = domain.Progress({c: p.minutes for c, p in progress.items()})
-    if account.completed_at is not None or not state.coursework_complete(catalog, account.level):
-        return
-    account.completed_at = now
+def _start_study_once(tx, account, started_at) -> None:
+    """The first accepted study time: from now on a refund needs an override (billing)."""
+    tx.session.execute(update(ACCOUNTS).where(ACCOUNTS.c.account_id == account.account_id)
+                       .values(study_started_at=started_at))
+    tx.emit(events.StudyStarted, {
+        "account_id": account.account_id, "enrollment_id": account.enrollment_id,
+        "learner_id": account.learner_id, "started_at": started_at,
+    }, correlation_id=account.enrollment_id)
+
+
+def _complete_coursework_once(tx, account, catalog, now) -> bool:
+    """The completion gate: every required course complete -> one course-completed.
+    Called with the account locked and its completed_at still empty."""
+    minutes = dict(tx.session.execute(select(COURSES.c.course_code, COURSES.c.minutes)
+                                      .where(COURSES.c.account_id == account.account_id)).all())
+    state = domain.Progress(minutes)
+    if not state.coursework_complete(catalog, account.level):
+        return False
+    tx.session.execute(update(ACCOUNTS).where(ACCOUNTS.c.account_id == account.account_id)
+                       .values(completed_at=now))
     by_category = state.class_hours_by_category(catalog, account.level)
     tx.emit(events.CourseCompleted, {
         "account_id": account.account_id, "enrollment_id": account.enrollment_id,
@@ -114,23 +193,64 @@ def _complete_coursework_once(tx, account, catalog, progress, now) -> None:
         "catalog_version": catalog.version, "class_hours_by_category": by_category,
         "total_class_hours": sum(by_category.values()), "completed_at": now,
     }, correlation_id=account.enrollment_id)
+    return True
 
 
-def _study_answer(session, account, catalog, row: StudySession) -> dict:
-    progress = _progress(session, account)
-    minutes = progress[row.course_code].minutes if row.course_code in progress else 0
+def _study_answer(account, catalog, row, course_minutes: int, coursework_complete: bool | None = None) -> dict:
+    if coursework_complete is None:
+        coursework_complete = account.completed_at is not None
     return {"session_id": row.session_id, "course_code": row.course_code,
             "accepted_minutes": row.minutes_accepted, "refused_minutes": row.minutes_refused,
-            "refusal_reason": row.refusal_reason, "course_minutes": minutes,
-            "course_complete": minutes >= catalog.minutes_required(row.course_code),
-            "coursework_complete": account.completed_at is not None}
+            "refusal_reason": row.refusal_reason, "course_minutes": course_minutes,
+            "course_complete": course_minutes >= catalog.minutes_required(row.course_code),
+            "coursework_complete": coursework_complete}
+
+
+def extend_account(tx, enrollment_id, principal, body: dict, now: datetime) -> Account:
+    """An administrator's extension, recorded with who and why; enrollment is told."""
+    account = _account_for(tx.session, enrollment_id, principal, lock=True)
+    before = domain.Validity(account.valid_from, account.valid_until)
+    after = domain.extend(before, account.status, body["valid_until"], now)
+    tx.session.add(AccountExtension(account_id=account.account_id, previous_valid_until=before.valid_until,
+                                    valid_until=after.valid_until, reason=body["reason"],
+                                    extended_by=principal.subject, extended_at=now))
+    account.valid_until = after.valid_until
+    tx.emit(events.AccountExtended, {
+        "account_id": account.account_id, "enrollment_id": account.enrollment_id,
+        "learner_id": account.learner_id, "previous_valid_until": before.valid_until,
+        "valid_until": after.valid_until, "reason": body["reason"], "extended_at": now,
+    }, correlation_id=account.enrollment_id)
+    return account
+
+
+def expire_due(tx, now: datetime, limit: int) -> int:
+    """The timer's unit: claim up to `limit` active accounts whose last day has passed
+    (rows another replica holds are skipped, not waited for), mark them expired, tell
+    enrollment. The status change is the idempotency: an expired row is never selected
+    again, so no account is expired twice, and one left behind is found by the next run."""
+    rows = tx.session.scalars(
+        select(Account).where(Account.status == "active",
+                              Account.valid_until < program_date(now))
+        .order_by(Account.valid_until).limit(limit)
+        .with_for_update(skip_locked=True)).all()
+    for account in rows:
+        if not domain.has_expired(account.valid_until, now):  # the same question, asked of one row
+            continue
+        account.status, account.expired_at = "expired", now
+        tx.emit(events.AccountExpired, {
+            "account_id": account.account_id, "enrollment_id": account.enrollment_id,
+            "learner_id": account.learner_id, "valid_until": account.valid_until,
+            "coursework_complete": account.completed_at is not None, "expired_at": now,
+        }, correlation_id=account.enrollment_id)
+    return len(rows)
 
 
 def account_view(session, enrollment_id, principal) -> dict:
+    """Validity, status and progress per course and per category, for the learner,
+    their base and administrators."""
     account = _account_for(session, enrollment_id, principal)
-    catalog = catalogs.version(account.catalog_version)
+    catalog = catalogs.version(session, account.catalog_version)
     progress = _progress(session, account)
-    required = set(catalog.program(account.level))
     courses, categories = [], {}
     for code in catalog.program(account.level):
         course = catalog.courses[code]
@@ -138,18 +258,28 @@ def account_view(session, enrollment_id, principal) -> dict:
         done = studied >= catalog.minutes_required(code)
         courses.append({"code": code, "title_zh": course.title_zh, "title_en": course.title_en,
                         "category": course.category, "class_hours": course.class_hours,
-                        "required": code in required, "minutes_studied": studied,
+                        "required": True, "minutes_studied": studied,
                         "minutes_required": catalog.minutes_required(code), "complete": done})
-        totals = categories.setdefault(course.category, {"class_hours_required": 0,
-                                                         "class_hours_completed": 0})
+        totals = categories.setdefault(course.category, {
+            "courses_required": 0, "courses_completed": 0, "class_hours_required": 0,
+            "class_hours_completed": 0, "minutes_studied": 0, "minutes_required": 0})
+        totals["courses_required"] += 1
+        totals["courses_completed"] += done
         totals["class_hours_required"] += course.class_hours
         totals["class_hours_completed"] += course.class_hours if done else 0
+        totals["minutes_studied"] += min(studied, catalog.minutes_required(code))
+        totals["minutes_required"] += catalog.minutes_required(code)
+    extensions = session.scalars(select(AccountExtension).where(
+        AccountExtension.account_id == account.account_id).order_by(AccountExtension.id)).all()
     return {**{c.key: getattr(account, c.key) for c in Account.__table__.columns},
             "coursework_complete": account.completed_at is not None,
-            "courses": courses, "categories": categories}
+            "courses": courses, "categories": categories,
+            "extensions": [{c.key: getattr(e, c.key) for c in AccountExtension.__table__.columns}
+                           for e in extensions]}
 
 
 def catalog_view(catalog) -> dict:
     return {"version": catalog.version, "minutes_per_class_hour": catalog.minutes_per_class_hour,
             "courses": list(catalog.courses.values()),
-            "programs": {level: list(codes) for level, codes in catalog.programs.items()}}
+            "programs": {level: list(codes) for level, codes in catalog.programs.items()},
+            "program_class_hours": {level: catalog.program_hours(level) for level in catalog.programs}}

@@ -1,27 +1,78 @@
-"""The catalog versions shipped with the service (catalog/*.yaml), loaded once."""
-from functools import lru_cache
+"""Catalog versions: published through the API into the database (the shipped
+catalog/v1.yaml is seeded as the first by a migration) and immutable once there.
+
+A published version never changes, so its parsed form is cached per database: a
+progress report does not re-read or re-validate the curriculum."""
+from __future__ import annotations
+
+from datetime import datetime
 from pathlib import Path
 
-import yaml
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.errors import Conflict, NotFound
 
 from .domain import Catalog, load_catalog
+from .models import CatalogVersion
 
-DIRECTORY = Path(__file__).parent / "catalog"
+DIRECTORY = Path(__file__).parent / "catalog"  # the shipped YAML (seeded by a migration)
 
-
-@lru_cache(maxsize=None)
-def all_versions() -> dict[str, Catalog]:
-    found = {}
-    for path in sorted(DIRECTORY.glob("*.yaml")):
-        catalog = load_catalog(yaml.safe_load(path.read_text(encoding="utf-8")))
-        found[catalog.version] = catalog
-    return found
+_parsed: dict[tuple[str, str], Catalog] = {}
 
 
-def current() -> Catalog:
-    """The newest version: new accounts study it; open accounts keep theirs."""
-    return all_versions()[max(all_versions())]
+class VersionExists(Conflict):
+    slug = "catalog-version-exists"
+    title = "That catalog version is already published"
 
 
-def version(name: str) -> Catalog:
-    return all_versions()[name]
+def _key(session: Session, name: str) -> tuple[str, str]:
+    return str(session.get_bind().url), name
+
+
+def version(session: Session, name: str) -> Catalog:
+    key = _key(session, name)
+    if key not in _parsed:
+        row = session.scalar(select(CatalogVersion).where(CatalogVersion.version == name))
+        if row is None:
+            raise NotFound(f"no catalog version {name}")
+        _parsed[key] = load_catalog(row.data)
+    return _parsed[key]
+
+
+def current(session: Session) -> Catalog:
+    """The newest published version: new accounts study it; open accounts keep theirs."""
+    name = session.scalar(select(CatalogVersion.version).order_by(CatalogVersion.seq.desc()).limit(1))
+    if name is None:
+        raise NotFound("no catalog has been published")
+    return version(session, name)
+
+
+def publish(session: Session, data: dict, by: str, now: datetime, note: str | None = None) -> Catalog:
+    """Validate the whole catalog, then record it as the current version."""
+    catalog = load_catalog(data)
+    if session.scalar(select(CatalogVersion.seq).where(CatalogVersion.version == catalog.version)):
+        raise VersionExists(f"catalog version {catalog.version} is already published; "
+                            f"a published version never changes, publish a new one")
+    try:
+        with session.begin_nested():  # the unique version decides a race between two publishers
+            session.add(CatalogVersion(version=catalog.version, data=data, published_at=now,
+                                       published_by=by, note=note))
+    except IntegrityError:
+        raise VersionExists(f"catalog version {catalog.version} was just published") from None
+    return catalog
+
+
+def listing(session: Session) -> list[dict]:
+    rows = session.scalars(select(CatalogVersion).order_by(CatalogVersion.seq)).all()
+    newest = rows[-1].version if rows else None
+    out = []
+    for row in rows:
+        catalog = version(session, row.version)
+        out.append({"version": row.version, "published_at": row.published_at,
+                    "published_by": row.published_by, "note": row.note,
+                    "current": row.version == newest,
+                    "program_class_hours": {level: catalog.program_hours(level)
+                                            for level in catalog.programs}})
+    return out

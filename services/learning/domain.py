@@ -23,8 +23,13 @@ PROGRAM_HOURS = (80, 120)
 CLOCK_SKEW = timedelta(minutes=5)  # a player's clock may run a little ahead
 
 
-class CatalogError(ValueError):
-    """The catalog data breaks a rule; the message names it."""
+class CatalogError(RuleViolation):
+    """The catalog data breaks a rule; the message (and `rules`) names it."""
+    slug = "catalog-refused"
+    title = "The catalog breaks a rule of the curriculum"
+
+    def __init__(self, rule: str, detail: str):
+        super().__init__(detail, rules=[{"rule": rule, "message": detail}])
 
 
 @dataclass(frozen=True)
@@ -60,40 +65,44 @@ def load_catalog(data: dict) -> Catalog:
         minutes = int(data["minutes_per_class_hour"])
         raw_courses, raw_programs = data["courses"], data["programs"]
     except (KeyError, TypeError, ValueError) as exc:
-        raise CatalogError(f"catalog data lacks {exc}") from None
+        raise CatalogError("CATALOG_SHAPE", f"catalog data lacks {exc}") from None
     if minutes <= 0:
-        raise CatalogError("minutes_per_class_hour must be positive")
+        raise CatalogError("CATALOG_SHAPE", "minutes_per_class_hour must be positive")
     courses: dict[str, Course] = {}
     for raw in raw_courses:
-        course = Course(code=raw["code"], category=raw["category"], class_hours=int(raw["class_hours"]),
-                        title_zh=raw["title_zh"], title_en=raw["title_en"])
+        try:
+            course = Course(code=str(raw["code"]), category=str(raw["category"]),
+                            class_hours=int(raw["class_hours"]),
+                            title_zh=str(raw["title_zh"]), title_en=str(raw["title_en"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CatalogError("CATALOG_SHAPE", f"a course lacks or mistypes {exc}: {raw!r}") from None
         if course.code in courses:
-            raise CatalogError(f"course {course.code} appears twice")
+            raise CatalogError("DUPLICATE_COURSE", f"course {course.code} appears twice")
         if course.category not in ("foundation",) + PROFESSIONAL_CATEGORIES:
-            raise CatalogError(f"course {course.code} has unknown category {course.category!r}")
+            raise CatalogError("UNKNOWN_CATEGORY", f"course {course.code} has unknown category {course.category!r}")
         if course.class_hours <= 0:
-            raise CatalogError(f"course {course.code} needs positive class hours")
+            raise CatalogError("CLASS_HOURS", f"course {course.code} needs positive class hours")
         courses[course.code] = course
     counts = Counter("foundation" if c.category == "foundation" else "professional"
                      for c in courses.values())
     if counts["foundation"] != FOUNDATION_COURSES or counts["professional"] != PROFESSIONAL_COURSES:
-        raise CatalogError(f"the curriculum has {FOUNDATION_COURSES} foundation and "
+        raise CatalogError("COURSE_COUNT", f"the curriculum has {FOUNDATION_COURSES} foundation and "
                            f"{PROFESSIONAL_COURSES} professional courses; this catalog has "
                            f"{counts['foundation']} and {counts['professional']}")
     missing = set(PROFESSIONAL_CATEGORIES) - {c.category for c in courses.values()}
     if missing:
-        raise CatalogError(f"no course in categories {sorted(missing)}")
+        raise CatalogError("EMPTY_CATEGORY", f"no course in categories {sorted(missing)}")
     programs: dict[str, tuple[str, ...]] = {}
     for level in ("L4", "L3"):
-        codes = tuple(raw_programs.get(level) or ())
+        codes = tuple(str(c) for c in raw_programs.get(level) or ())
         unknown = [c for c in codes if c not in courses]
         if unknown:
-            raise CatalogError(f"program {level} names unknown courses {unknown}")
+            raise CatalogError("UNKNOWN_COURSE", f"program {level} names unknown courses {unknown}")
         if len(set(codes)) != len(codes):
-            raise CatalogError(f"program {level} names a course twice")
+            raise CatalogError("DUPLICATE_IN_PROGRAM", f"program {level} names a course twice")
         hours = sum(courses[c].class_hours for c in codes)
         if not PROGRAM_HOURS[0] <= hours <= PROGRAM_HOURS[1]:
-            raise CatalogError(f"program {level} totals {hours} class hours; a level's program is "
+            raise CatalogError("PROGRAM_HOURS", f"program {level} totals {hours} class hours; a level's program is "
                                f"{PROGRAM_HOURS[0]}-{PROGRAM_HOURS[1]}")
         programs[level] = codes
     return Catalog(version, minutes, courses, programs)
@@ -120,6 +129,37 @@ def validity_from(activated_at: datetime) -> Validity:
     return Validity(start, add_months(start, VALIDITY_MONTHS))
 
 
+def has_expired(valid_until: date, now: datetime) -> bool:
+    """Valid through 23:59:59.999999 of valid_until in Asia/Shanghai; expired the next instant.
+    Equivalently the program day of `now` is after valid_until (what the timer selects on)."""
+    return now > end_of_day(valid_until)
+
+
+class AccountNotActive(RuleViolation):
+    slug = "account-not-active"
+    title = "The learning account is not active"
+
+
+class ExtensionRefused(RuleViolation):
+    slug = "extension-refused"
+    title = "The account cannot be extended so"
+
+
+def extend(validity: Validity, status: str, new_until: date, now: datetime) -> Validity:
+    """An administrator moves the last day of an account that is still running later.
+    An account that has expired, or was closed, stays so: the learner enrolls again."""
+    if status != "active" or has_expired(validity.valid_until, now):
+        state = status if status != "active" else "expired"
+        raise AccountNotActive(f"the account is {state}; only a running account can be extended",
+                               rules=[{"rule": "ACCOUNT_NOT_ACTIVE",
+                                       "message": f"the account is {state}"}])
+    if new_until <= validity.valid_until:
+        raise ExtensionRefused(f"the new last day {new_until.isoformat()} is not after the current "
+                               f"one {validity.valid_until.isoformat()}",
+                               rules=[{"rule": "NOT_LATER", "message": "an extension moves the last day later"}])
+    return Validity(validity.valid_from, new_until)
+
+
 class ProgressRefused(RuleViolation):
     slug = "progress-refused"
     title = "This study time cannot be recorded"
@@ -142,7 +182,7 @@ def check_session(validity: Validity, status: str, started_at: datetime, now: da
         raise ProgressRefused("the session started before the account was activated", rules=[
             {"rule": "BEFORE_ACTIVATION",
              "message": f"the account is valid from {validity.valid_from.isoformat()}"}])
-    if started_at > validity.ends_at or now > validity.ends_at + CLOCK_SKEW:
+    if has_expired(validity.valid_until, started_at) or now > validity.ends_at + CLOCK_SKEW:
         raise ProgressRefused(f"the account expired at the end of {validity.valid_until.isoformat()}",
                               rules=[{"rule": "ACCOUNT_EXPIRED",
                                       "message": "no study is accepted after the account's validity"}])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, MetaData, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.persistence.tables import add_messaging_tables
@@ -41,6 +41,45 @@ class Account(Model):
     status: Mapped[str] = mapped_column(String(16))
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    study_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    expired_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    closed_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # The expiry timer's question: active accounts whose last day has passed.
+    __table_args__ = (Index("ix_accounts_status_valid_until", "status", "valid_until"),)
+
+
+class AccountExtension(Model):
+    """Every extension an administrator granted: who, when, from what to what, why."""
+    __tablename__ = "account_extensions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.account_id"), index=True)
+    previous_valid_until: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(500))
+    extended_by: Mapped[str] = mapped_column(String(100))
+    extended_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CatalogVersion(Model):
+    """A published catalog version (immutable); the newest (highest seq) is current."""
+    __tablename__ = "catalog_versions"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(20), unique=True)
+    data: Mapped[dict] = mapped_column(JSON)
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    published_by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class StudyDay(Model):
+    """A learner's accepted and refused minutes of one Asia/Shanghai day: the daily cap
+    reads one row instead of summing the day's sessions."""
+    __tablename__ = "study_days"
+    learner_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    study_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    minutes_accepted: Mapped[int] = mapped_column(Integer, default=0)
+    minutes_refused: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CourseProgress(Model):

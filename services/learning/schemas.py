@@ -33,8 +33,27 @@ class CourseState(Schema):
 
 
 class CategoryState(Schema):
+    courses_required = fields.Int()
+    courses_completed = fields.Int()
     class_hours_required = fields.Int()
     class_hours_completed = fields.Int()
+    minutes_studied = fields.Int(metadata={"description": "Minutes counted toward the category's "
+                                           "courses (a course's surplus not included)."})
+    minutes_required = fields.Int()
+
+
+class Extension(Schema):
+    previous_valid_until = fields.Date()
+    valid_until = fields.Date()
+    reason = fields.Str()
+    extended_by = fields.Str()
+    extended_at = fields.AwareDateTime()
+
+
+class NewExtension(Schema):
+    valid_until = fields.Date(required=True, metadata={"description": "The new last day of validity, "
+                                                       "inclusive (Asia/Shanghai)."})
+    reason = fields.Str(required=True, validate=validate.Length(min=3, max=500))
 
 
 class Account(Schema):
@@ -47,8 +66,14 @@ class Account(Schema):
     valid_until = fields.Date()
     catalog_version = fields.Str()
     coursework_complete = fields.Bool()
+    completed_at = fields.AwareDateTime(allow_none=True)
+    study_started_at = fields.AwareDateTime(allow_none=True)
+    expired_at = fields.AwareDateTime(allow_none=True)
+    closed_at = fields.AwareDateTime(allow_none=True)
+    closed_reason = fields.Str(allow_none=True)
     courses = fields.List(fields.Nested(CourseState))
     categories = fields.Dict(keys=fields.Str(), values=fields.Nested(CategoryState))
+    extensions = fields.List(fields.Nested(Extension))
 
 
 class Course(Schema):
@@ -64,3 +89,35 @@ class Catalog(Schema):
     minutes_per_class_hour = fields.Int()
     courses = fields.List(fields.Nested(Course))
     programs = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()))
+    program_class_hours = fields.Dict(keys=fields.Str(), values=fields.Int())
+
+
+class NewCourse(Schema):
+    code = fields.Str(required=True, validate=validate.Regexp(r"^[A-Z][A-Z0-9]{1,9}$"))
+    category = fields.Str(required=True)
+    class_hours = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=120))
+    title_zh = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    title_en = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+
+
+class NewCatalog(Schema):
+    """A whole catalog version; checked against the curriculum's rules before it is published."""
+    version = fields.Str(required=True, validate=validate.Regexp(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,19}$"))
+    minutes_per_class_hour = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=120))
+    courses = fields.List(fields.Nested(NewCourse), required=True, validate=validate.Length(min=1))
+    programs = fields.Dict(keys=fields.Str(validate=validate.OneOf(("L4", "L3"))),
+                           values=fields.List(fields.Str()), required=True)
+    note = fields.Str(load_default=None, validate=validate.Length(max=2000))
+
+
+class CatalogVersionSummary(Schema):
+    version = fields.Str()
+    published_at = fields.AwareDateTime()
+    published_by = fields.Str()
+    note = fields.Str(allow_none=True)
+    current = fields.Bool()
+    program_class_hours = fields.Dict(keys=fields.Str(), values=fields.Int())
+
+
+class CatalogVersionList(Schema):
+    items = fields.List(fields.Nested(CatalogVersionSummary))

@@ -1,16 +1,35 @@
-"""The learning service: accounts opened by payment, study progress, the completion gate."""
+"""The learning service: accounts opened by payment, study progress, the completion gate,
+expiry, and the versioned catalog."""
 from nameko.dependency_providers import Config
+from nameko.timer import Timer
 
 from shared.calendar import utcnow
 from shared.contracts import billing, enrollment
 from shared.service import ServiceBase, api, event_handler
 
 from . import actions, catalogs, schemas
+from .batching import GroupCommit
+
+STAFF = ("admin", "learner", "base_operator")
+
+
+class ConfiguredTimer(Timer):
+    """nameko's timer with its interval read from the service config."""
+
+    def __init__(self, key, default, **kwargs):
+        super().__init__(interval=default, **kwargs)
+        self.key = key
+
+    def setup(self):
+        self.interval = float(self.container.config.get(self.key, self.interval))
 
 
 class LearningService(ServiceBase):
     name = "learning"
     config = Config()
+    reports = GroupCommit()
+
+    # -- events and timers -----------------------------------------------------
 
     @event_handler(enrollment.Enrolled)
     def record_learner(self, tx, event):
@@ -20,22 +39,73 @@ class LearningService(ServiceBase):
     def open_account(self, tx, event):
         actions.open_account(tx, event)
 
+    @event_handler(billing.Refunded)
+    def close_account(self, tx, event):
+        actions.close_account(tx, event)
+
+    @ConfiguredTimer.decorator("EXPIRY_INTERVAL_SECONDS", 60)
+    def expire_accounts(self):
+        """Expire accounts whose last day has passed, a claimed batch per transaction
+        (idempotent, restart-safe, safe with several replicas)."""
+        limit = int(self.config.get("EXPIRY_BATCH", 200))
+        while True:
+            with self.db.transaction() as tx:
+                claimed = actions.expire_due(tx, utcnow(), limit)
+            if claimed < limit:
+                return
+
+    # -- accounts and progress ---------------------------------------------------
+
     @api("POST", "/learning/accounts/<uuid:enrollment_id>/progress", roles=("learner",),
          request=schemas.StudyReport, response=schemas.StudyResult)
     def report_study(self, request, principal, enrollment_id, body):
-        """A study session from the course player (idempotent per session id)."""
+        """A study session from the course player (idempotent per session id; a heartbeat
+        is a one-minute session with its own id)."""
         cap = int(self.config.get("DAILY_STUDY_CAP_MINUTES", 480))
-        with self.db.transaction() as tx:
-            return actions.report_study(tx, enrollment_id, principal, body, cap, utcnow())
+        return self.reports.run(
+            lambda tx: actions.report_study(tx, enrollment_id, principal, body, cap, utcnow()),
+            key=str(enrollment_id))
 
-    @api("GET", "/learning/accounts/<uuid:enrollment_id>", roles=("learner", "base_operator", "admin"),
-         response=schemas.Account)
+    @api("GET", "/learning/accounts/<uuid:enrollment_id>", roles=STAFF, response=schemas.Account)
     def get_account(self, request, principal, enrollment_id):
         """The account's validity and progress per course and per category."""
         with self.db.read() as session:
             return actions.account_view(session, enrollment_id, principal)
 
-    @api("GET", "/learning/catalog", roles=("admin", "learner", "base_operator"), response=schemas.Catalog)
+    @api("POST", "/learning/accounts/<uuid:enrollment_id>/extensions", roles=("admin",),
+         request=schemas.NewExtension, response=schemas.Account, status=201)
+    def extend_account(self, request, principal, enrollment_id, body):
+        """Move a running account's last day later, with a reason (recorded, enrollment told)."""
+        with self.db.transaction() as tx:
+            actions.extend_account(tx, enrollment_id, principal, body, utcnow())
+        with self.db.read() as session:
+            return actions.account_view(session, enrollment_id, principal)
+
+    # -- the catalog ---------------------------------------------------------------
+
+    @api("GET", "/learning/catalog", roles=STAFF, response=schemas.Catalog)
     def get_catalog(self, request, principal):
         """The current curriculum: courses and each level's program."""
-        return actions.catalog_view(catalogs.current())
+        with self.db.read() as session:
+            return actions.catalog_view(catalogs.current(session))
+
+    @api("GET", "/learning/catalog/versions", roles=("admin",), response=schemas.CatalogVersionList)
+    def list_catalog_versions(self, request, principal):
+        """Every published version, oldest first; the newest is current."""
+        with self.db.read() as session:
+            return {"items": catalogs.listing(session)}
+
+    @api("GET", "/learning/catalog/versions/<version>", roles=STAFF, response=schemas.Catalog)
+    def get_catalog_version(self, request, principal, version):
+        """One published version (open accounts keep the version they started with)."""
+        with self.db.read() as session:
+            return actions.catalog_view(catalogs.version(session, version))
+
+    @api("POST", "/learning/catalog/versions", roles=("admin",), request=schemas.NewCatalog,
+         response=schemas.Catalog, status=201)
+    def publish_catalog(self, request, principal, body):
+        """Publish a new version: validated whole, it applies to accounts opened from now on."""
+        note = body.pop("note", None)
+        with self.db.transaction() as tx:
+            catalog = catalogs.publish(tx.session, body, principal.subject, utcnow(), note)
+        return actions.catalog_view(catalog)

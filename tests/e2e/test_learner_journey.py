@@ -43,6 +43,7 @@ def test_a_learner_goes_from_enrollment_to_a_verified_certificate(running, keys)
     emitted = [s["type"] for s in trail if s["direction"] == "emitted"]
     assert sorted(emitted) == sorted([
         "enrollment.enrolled", "billing.order-opened", "billing.paid", "learning.account-opened",
-        "learning.course-completed", "exam.graded", "certificate.issued"])  # each exactly once
+        "learning.study-started", "learning.course-completed", "exam.graded",
+        "certificate.issued"])  # each exactly once
     handled = sorted((s["service"], s["type"]) for s in trail if s["direction"] == "handled")
     assert len(handled) == len(set(handled)) == 12

@@ -72,18 +72,38 @@ def test_the_shipped_catalog_has_10_foundation_and_37_professional_courses():
         assert 80 <= catalog.program_hours(level) <= 120
 
 
-@pytest.mark.parametrize("break_it, message", [
-    (lambda d: d["programs"]["L4"].append("X99"), "unknown courses"),
-    (lambda d: d["programs"]["L4"].__setitem__(slice(None), ["F01", "F02"]), "6 class hours"),
-    (lambda d: d["programs"]["L3"].extend(["F01"]), "twice"),
-    (lambda d: d["courses"].append(dict(d["courses"][0])), "appears twice"),
-    (lambda d: d["courses"].pop(), "37 professional"),
-    (lambda d: d["courses"][0].__setitem__("category", "cooking"), "unknown category"),
+@pytest.mark.parametrize("break_it, message, rule", [
+    (lambda d: d["programs"]["L4"].append("X99"), "unknown courses", "UNKNOWN_COURSE"),
+    (lambda d: d["programs"]["L4"].__setitem__(slice(None), ["F01", "F02"]), "6 class hours", "PROGRAM_HOURS"),
+    (lambda d: d["programs"]["L3"].extend(["F01"]), "twice", "DUPLICATE_IN_PROGRAM"),
+    (lambda d: d["courses"].append(dict(d["courses"][0])), "appears twice", "DUPLICATE_COURSE"),
+    (lambda d: d["courses"].pop(), "37 professional", "COURSE_COUNT"),
+    (lambda d: d["courses"][0].__setitem__("category", "cooking"), "unknown category", "UNKNOWN_CATEGORY"),
+    (lambda d: d["courses"][0].pop("class_hours"), "class_hours", "CATALOG_SHAPE"),
+    (lambda d: d["programs"].pop("L3"), "L3 totals 0", "PROGRAM_HOURS"),
 ])
-def test_a_broken_catalog_is_refused_naming_the_problem(break_it, message):
+def test_a_broken_catalog_is_refused_naming_the_problem(break_it, message, rule):
     data = copy.deepcopy(_data())
     break_it(data)
-    with pytest.raises(domain.CatalogError, match=message):
+    with pytest.raises(domain.CatalogError, match=message) as refused:
+        domain.load_catalog(data)
+    assert refused.value.extra["rules"][0]["rule"] == rule
+
+
+def test_a_program_of_exactly_80_or_120_class_hours_is_accepted_121_is_not():
+    data = copy.deepcopy(_data())  # L3 has every course: 117 class hours
+    data["courses"][0]["class_hours"] += 3  # F01: 120 in L3, 88 in L4
+    assert domain.load_catalog(data).program_hours("L3") == 120
+    data["courses"][0]["class_hours"] += 1
+    with pytest.raises(domain.CatalogError, match="121"):
+        domain.load_catalog(data)
+    data = copy.deepcopy(_data())
+    l4 = data["programs"]["L4"]  # 85 class hours; M07 has 2, C02 3, A08 2
+    l4.remove("M07")
+    l4.remove("C02")
+    assert domain.load_catalog(data).program_hours("L4") == 80
+    l4.remove("A08")
+    with pytest.raises(domain.CatalogError, match="78"):
         domain.load_catalog(data)
 
 
