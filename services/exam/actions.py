@@ -9,18 +9,21 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, case, cast, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from shared.calendar import program_date
 from shared.contracts import exam as events
 from shared.errors import Conflict, InvalidInput, NotFound, RuleViolation
 
 from .domain import attempts, scoring, sittings
-from .domain.paper import BLUEPRINT_V1, OBJECTIVE, BankQuestion, display_keys, draw
-from .models import Candidate, Paper, PaperQuestion, Question, Registration, Sitting
+from .domain.paper import Blueprint, BankQuestion, blueprint_from_data, display_keys, draw
+from .models import Candidate, PaidRetake, Paper, PaperQuestion, Question, Registration, Sitting
 
 BANK_FILE = Path(__file__).parent / "bank" / "questions.yaml"
+BLUEPRINTS_FILE = Path(__file__).parent / "bank" / "blueprints.yaml"
 TENTH = Decimal("0.1")
+CLOSE_BATCH = 500  # papers per transaction at a slot's end
 
 
 def tenths(points: Decimal) -> int:
@@ -51,16 +54,31 @@ def load_bank(session) -> int:
     return added
 
 
+@lru_cache(maxsize=1)
+def blueprints() -> dict[str, Blueprint]:
+    """Every version, by name (L4-2026.1); shipped as data, validated on load."""
+    data = yaml.safe_load(BLUEPRINTS_FILE.read_text(encoding="utf-8"))["blueprints"]
+    return {b.name: b for b in map(blueprint_from_data, data)}
+
+
+def current_blueprint(level: str) -> Blueprint:
+    """The last version written for the level is the one new papers are drawn by."""
+    return [b for b in blueprints().values() if b.level == level][-1]
+
+
 def generate_sittings(session, today: date, months: int, capacity: int, closes_before: timedelta) -> int:
-    """The rule's sittings for the coming months; idempotent (unique slot)."""
-    existing = set(session.scalars(select(Sitting.starts_at).where(Sitting.origin == "generated")))
+    """The rule's sittings for the coming months; idempotent. A generated sitting
+    remembers its rule slot, so one an administrator moved or cancelled is not
+    generated again."""
+    existing = set(session.scalars(select(func.coalesce(Sitting.rule_slot, Sitting.starts_at))
+                                   .where(Sitting.origin == "generated")))
     added = 0
     for slot in sittings.slots_ahead(today, months):
         if slot.starts_at not in existing:
             session.add(Sitting(sitting_id=uuid.uuid4(), starts_at=slot.starts_at, ends_at=slot.ends_at,
                                 level="both", capacity=capacity, seats_taken=0,
                                 registration_closes_at=slot.starts_at - closes_before,
-                                origin="generated", status="scheduled"))
+                                origin="generated", status="scheduled", rule_slot=slot.starts_at))
             added += 1
     return added
 
@@ -83,6 +101,67 @@ def create_sitting(tx, body: dict, now: datetime) -> Sitting:
                       level=body["level"], capacity=body["capacity"], seats_taken=0,
                       registration_closes_at=closes, origin="extra", status="scheduled")
     tx.session.add(sitting)
+    return sitting
+
+
+class SittingUnderway(Conflict):
+    slug = "sitting-underway"
+    title = "A sitting that has begun cannot be changed"
+
+
+def _changeable_sitting(session, sitting_id, now: datetime) -> Sitting:
+    sitting = session.get(Sitting, sitting_id, with_for_update=True)
+    if sitting is None or sitting.status != "scheduled":
+        raise NotFound(f"no scheduled sitting {sitting_id}")
+    if now >= sitting.starts_at:
+        raise SittingUnderway(f"the sitting began at {sitting.starts_at.isoformat()}")
+    return sitting
+
+
+def _registered_at(session, sitting_id) -> list[Registration]:
+    return session.scalars(select(Registration).where(Registration.sitting_id == sitting_id,
+                                                      Registration.status == "registered")).all()
+
+
+def _tell(tx, registration: Registration, change: str, starts_at, previous: datetime, reason: str,
+          now: datetime) -> None:
+    tx.emit(events.SittingChanged, {
+        "registration_id": registration.registration_id, "enrollment_id": registration.enrollment_id,
+        "learner_id": registration.learner_id, "sitting_id": registration.sitting_id, "change": change,
+        "starts_at": starts_at, "previous_starts_at": previous, "reason": reason, "changed_at": now,
+    }, correlation_id=registration.enrollment_id)
+
+
+def move_sitting(tx, sitting_id, body: dict, now: datetime) -> Sitting:
+    """An administrator moves a sitting (a temporary adjustment): it keeps its
+    seats and its registrations, which are now at the new time; registration
+    closes as long before the new start as before the old one, unless given."""
+    sitting = _changeable_sitting(tx.session, sitting_id, now)
+    starts = body["starts_at"]
+    if starts <= now:
+        raise InvalidInput("a sitting is moved to the future", errors={"starts_at": ["in the past"]})
+    closes = body["registration_closes_at"] or starts - (sitting.starts_at - sitting.registration_closes_at)
+    if closes > starts + sittings.SLOT_LENGTH:
+        raise InvalidInput("registration must close by the sitting's end",
+                           errors={"registration_closes_at": ["after the sitting ends"]})
+    previous = sitting.starts_at
+    sitting.starts_at, sitting.ends_at, sitting.registration_closes_at = starts, starts + sittings.SLOT_LENGTH, closes
+    sitting.change_reason, sitting.changed_at = body["reason"], now
+    for registration in _registered_at(tx.session, sitting.sitting_id):
+        _tell(tx, registration, "moved", starts, previous, body["reason"], now)
+    return sitting
+
+
+def cancel_sitting(tx, sitting_id, reason: str, now: datetime) -> Sitting:
+    """An administrator cancels a sitting: every registration is released (the
+    seat freed, the attempt unused: the candidate registers again)."""
+    sitting = _changeable_sitting(tx.session, sitting_id, now)
+    sitting.status, sitting.change_reason, sitting.changed_at = "cancelled", reason, now
+    tx.session.flush()  # the sitting is closed to registrations before they are read
+    for registration in _registered_at(tx.session, sitting.sitting_id):
+        registration.status, registration.ended_at = "released", now
+        _tell(tx, registration, "released", None, sitting.starts_at, reason, now)
+    sitting.seats_taken = 0
     return sitting
 
 
@@ -147,10 +226,10 @@ def register(tx, principal, body: dict, now: datetime) -> Registration:
     mine = session.scalars(select(Registration).where(Registration.enrollment_id == candidate.enrollment_id)).all()
     if any(r.status == "registered" for r in mine):
         raise AlreadyRegistered("cancel the open registration before registering again")
-    past = [attempts.PastAttempt(r.attempt_number, program_date(_sitting_start(session, r)), r.final,
-                                 bool(r.passed)) for r in mine if r.status in ("sat", "absent")]
-    number = attempts.next_attempt(past, program_date(sitting.starts_at))
+    number = attempts.next_attempt(_past_attempts(session, mine), program_date(sitting.starts_at),
+                                   _paid_attempts(session, candidate.enrollment_id))
     taken = session.execute(update(Sitting).where(Sitting.sitting_id == sitting.sitting_id,
+                                                  Sitting.status == "scheduled",
                                                   Sitting.seats_taken < Sitting.capacity)
                             .values(seats_taken=Sitting.seats_taken + 1))
     if taken.rowcount != 1:  # the seat is counted in the database, never oversold
@@ -159,12 +238,96 @@ def register(tx, principal, body: dict, now: datetime) -> Registration:
                                 learner_id=candidate.learner_id, sitting_id=sitting.sitting_id,
                                 level=candidate.level, attempt_number=number, status="registered",
                                 registered_at=now, final=False)
-    session.add(registration)
+    try:
+        with session.begin_nested():
+            session.add(registration)
+    except IntegrityError:  # a concurrent registration of the same enrollment won (unique indexes)
+        raise AlreadyRegistered("the learner already holds an open registration") from None
     return registration
 
 
-def _sitting_start(session, registration) -> datetime:
-    return session.get(Sitting, registration.sitting_id).starts_at
+def _past_attempts(session, registrations) -> list[attempts.PastAttempt]:
+    """Attempts that count: sat, or absent (an attempt scored 0)."""
+    return [attempts.PastAttempt(r.attempt_number, program_date(session.get(Sitting, r.sitting_id).starts_at),
+                                 r.final, bool(r.passed)) for r in registrations if r.status in ("sat", "absent")]
+
+
+def _paid_attempts(session, enrollment_id) -> frozenset[int]:
+    return frozenset(session.scalars(select(PaidRetake.attempt_number).where(
+        PaidRetake.enrollment_id == enrollment_id, PaidRetake.paid_at.is_not(None))))
+
+
+class RegistrationNotOpen(Conflict):
+    slug = "registration-not-open"
+    title = "The registration is no longer open"
+
+
+def cancel_registration(tx, registration_id, principal, now: datetime) -> Registration:
+    """The learner cancels before registration closes: the seat is freed and the
+    attempt unused. After the deadline the seat is theirs (absent = attempt 0)."""
+    session = tx.session
+    registration = own_registration(session, registration_id, principal)
+    sitting = session.get(Sitting, registration.sitting_id)
+    if registration.status != "registered":
+        raise RegistrationNotOpen(f"the registration is {registration.status}")
+    if now > sitting.registration_closes_at:
+        raise RegistrationClosed(f"registration closed at {sitting.registration_closes_at.isoformat()}; "
+                                 "the seat can no longer be given up")
+    cancelled = session.execute(update(Registration).where(
+        Registration.registration_id == registration.registration_id, Registration.status == "registered")
+        .values(status="cancelled", ended_at=now))
+    if cancelled.rowcount != 1:  # a concurrent cancellation won
+        raise RegistrationNotOpen("the registration is no longer open")
+    session.execute(update(Sitting).where(Sitting.sitting_id == sitting.sitting_id)
+                    .values(seats_taken=Sitting.seats_taken - 1))
+    session.refresh(registration)
+    return registration
+
+
+# -- paid retakes ------------------------------------------------------------------
+
+def request_retake(tx, enrollment_id, principal, now: datetime) -> tuple[PaidRetake, bool]:
+    """The learner asks for a further attempt that has no free retake left: exam
+    asks billing for a paid retake order, once per (enrollment, attempt)."""
+    session = tx.session
+    candidate = session.get(Candidate, enrollment_id)
+    if candidate is None or str(candidate.learner_id) != principal.subject:
+        raise NotFound(f"no enrollment {enrollment_id}")
+    mine = session.scalars(select(Registration).where(Registration.enrollment_id == enrollment_id)).all()
+    number, reason = attempts.paid_retake_for(_past_attempts(session, mine), program_date(now),
+                                              _paid_attempts(session, enrollment_id))
+    found = session.get(PaidRetake, (enrollment_id, number))
+    if found is not None and found.required_at is not None:
+        return found, False
+    try:
+        with session.begin_nested():
+            retake = found or PaidRetake(enrollment_id=enrollment_id, attempt_number=number,
+                                         learner_id=candidate.learner_id)
+            retake.reason, retake.required_at = reason, now
+            session.add(retake)
+    except IntegrityError:  # a concurrent request recorded it first
+        return session.get(PaidRetake, (enrollment_id, number)), False
+    tx.emit(events.RetakeRequired, {
+        "enrollment_id": enrollment_id, "learner_id": candidate.learner_id, "level": candidate.level,
+        "attempt_number": number, "reason": reason, "required_at": now}, correlation_id=enrollment_id)
+    return retake, True
+
+
+def record_retake_paid(tx, event) -> None:
+    """billing.retake-paid: registration for that attempt needs no more payment."""
+    data = event.data
+    key = (data["enrollment_id"], data["attempt_number"])
+    retake = tx.session.get(PaidRetake, key)
+    if retake is None:  # paid on an order exam does not know: the payment still counts
+        retake = PaidRetake(enrollment_id=key[0], attempt_number=key[1], learner_id=data["learner_id"])
+        tx.session.add(retake)
+    if retake.paid_at is None:
+        retake.order_id, retake.paid_at = data["order_id"], data["paid_at"]
+
+
+def retake_view(retake: PaidRetake) -> dict:
+    return {c.key: getattr(retake, c.key) for c in PaidRetake.__table__.columns} | {
+        "paid": retake.paid_at is not None}
 
 
 def own_registration(session, registration_id, principal) -> Registration:
@@ -205,18 +368,23 @@ def open_paper(tx, registration_id, principal, now: datetime) -> Paper:
         raise PaperClosed("the slot is over")
     if session.scalar(select(Question.question_id).limit(1)) is None:
         load_bank(session)  # the start-up timer has not run yet
-    bank = [BankQuestion(q.question_id, q.revision, q.type, tuple(o["key"] for o in q.options))
-            for q in session.scalars(select(Question).where(Question.status == "active"))]
+    questions = {(q.question_id, q.revision): q
+                 for q in session.scalars(select(Question).where(Question.status == "active"))}
+    bank = [BankQuestion(q.question_id, q.revision, q.type, q.area, tuple(o["key"] for o in q.options))
+            for q in questions.values()]
+    blueprint = current_blueprint(registration.level)
     seed = secrets.randbits(62)  # recorded: the same seed redraws the same paper for audit
+    drawn = draw(bank, blueprint, seed)
     paper = Paper(paper_id=uuid.uuid4(), registration_id=registration.registration_id,
-                  blueprint_version=BLUEPRINT_V1.version, seed=seed, opened_at=now,
+                  blueprint_version=blueprint.name, seed=seed, opened_at=now,
                   closes_at=sitting.ends_at, status="open")
     session.add(paper)
     session.flush()
-    for d in draw(bank, BLUEPRINT_V1, seed):
-        session.add(PaperQuestion(paper_id=paper.paper_id, number=d.number, question_id=d.question_id,
-                                  revision=d.revision, type=d.type, points_tenths=tenths(d.points),
-                                  option_order=list(d.option_order)))
+    session.add_all(PaperQuestion(
+        paper_id=paper.paper_id, number=d.number, question_id=d.question_id, revision=d.revision,
+        type=d.type, points_tenths=tenths(d.points), option_order=list(d.option_order),
+        answer_key=scoring.answer_key(d.type, questions[(d.question_id, d.revision)].answer, d.option_order))
+        for d in drawn)
     return paper
 
 
@@ -240,82 +408,115 @@ def candidate_paper(session, paper: Paper) -> dict:
             "questions": questions, "answers": answers}
 
 
-def own_paper(session, paper_id, principal) -> tuple[Paper, Registration]:
-    paper = session.get(Paper, paper_id)
+def own_paper(session, paper_id, principal, lock: bool = False) -> tuple[Paper, Registration]:
+    paper = session.get(Paper, paper_id, with_for_update=lock)
     registration = session.get(Registration, paper.registration_id) if paper else None
     if registration is None or str(registration.learner_id) != principal.subject:
         raise NotFound(f"no paper {paper_id}")
     return paper, registration
 
 
-def save_answer(tx, paper_id, number: int, principal, answer, now: datetime) -> PaperQuestion:
-    """Autosave: last write wins per question, until submission or the slot's end."""
-    paper, _ = own_paper(tx.session, paper_id, principal)
+def save_answer(tx, paper_id, number: int, principal, answer, now: datetime) -> dict:
+    """Autosave: last write wins per question, until submission or the slot's end.
+    One UPDATE guarded by the paper still being open, so a save racing the close
+    either lands before it or is refused, never after the scoring."""
+    session = tx.session
+    paper, _ = own_paper(session, paper_id, principal)
     if paper.status != "open" or now >= paper.closes_at:
         raise PaperClosed("answers can no longer be changed")
-    question = tx.session.get(PaperQuestion, (paper.paper_id, number))
+    question = session.execute(select(PaperQuestion.type, PaperQuestion.option_order).where(
+        PaperQuestion.paper_id == paper.paper_id, PaperQuestion.number == number)).first()
     if question is None:
         raise NotFound(f"the paper has no question {number}")
     scoring.check_answer_shape(question.type, len(question.option_order), answer)
-    question.answer, question.saved_at = answer, now
-    return question
+    answer = scoring.canonical(question.type, answer)
+    still_open = exists().where(Paper.paper_id == paper.paper_id, Paper.status == "open")
+    saved = session.execute(update(PaperQuestion).where(
+        PaperQuestion.paper_id == paper.paper_id, PaperQuestion.number == number, still_open)
+        .values(answer=answer, saved_at=now).execution_options(synchronize_session=False))
+    if saved.rowcount != 1:
+        raise PaperClosed("answers can no longer be changed")
+    return {"number": number, "answer": answer, "saved_at": now}
 
 
 def submit(tx, paper_id, principal, now: datetime) -> Registration:
-    paper, registration = own_paper(tx.session, paper_id, principal)
+    paper, registration = own_paper(tx.session, paper_id, principal, lock=True)  # vs the close timer
     if paper.status != "open":
         raise PaperClosed(f"the paper is already {paper.status}")
-    paper.status, paper.submitted_at = "submitted", now
-    _close(tx, paper, registration, now)
+    close_papers(tx, [paper.paper_id], "submitted", now)
     return registration
 
 
-def close_due(tx, now: datetime) -> int:
+def close_due(tx, now: datetime, limit: int = CLOSE_BATCH) -> int:
     """The timer: papers whose slot ended close with what was saved; a registration
-    with no paper at its slot's end is an absence, an attempt scored 0. Idempotent."""
+    with no paper at its slot's end is an absence, an attempt scored 0.
+
+    Idempotent (only open papers and registered candidates are taken), restart-safe
+    (nothing is remembered between ticks) and replica-safe: rows are claimed with
+    FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite has one writer). At most `limit`
+    of each per call; the timer calls again while there is more."""
     session = tx.session
-    closed = 0
-    for paper in session.scalars(select(Paper).where(Paper.status == "open", Paper.closes_at <= now)):
-        paper.status = "closed"
-        _close(tx, paper, session.get(Registration, paper.registration_id), now)
-        closed += 1
-    absent = session.scalars(select(Registration).join(Sitting, Sitting.sitting_id == Registration.sitting_id)
-                             .where(Registration.status == "registered", Sitting.ends_at <= now)).all()
+    due = session.scalars(select(Paper.paper_id).where(Paper.status == "open", Paper.closes_at <= now)
+                          .order_by(Paper.closes_at).limit(limit).with_for_update(skip_locked=True)).all()
+    close_papers(tx, due, "closed", now)
+    no_paper = ~exists().where(Paper.registration_id == Registration.registration_id)
+    absent = session.scalars(
+        select(Registration).join(Sitting, Sitting.sitting_id == Registration.sitting_id)
+        .where(Registration.status == "registered", Sitting.ends_at <= now, no_paper)
+        .limit(limit).with_for_update(skip_locked=True, of=Registration)).all()
     for registration in absent:
-        if session.scalar(select(Paper.paper_id).where(Paper.registration_id == registration.registration_id)):
-            continue
         registration.status = "absent"
         _finalize(tx, registration, 0, now)
-        closed += 1
-    return closed
+    return len(due) + len(absent)
 
 
-def _close(tx, paper: Paper, registration: Registration, now: datetime) -> None:
-    """Score the objective answers; blank short answers score 0 with no examiner."""
-    registration.status = "sat"
-    key = {(q.question_id, q.revision): q.answer for q in tx.session.scalars(select(Question).where(
-        Question.question_id.in_(select(PaperQuestion.question_id)
-                                 .where(PaperQuestion.paper_id == paper.paper_id))))}
-    for pq in _questions(tx.session, paper):
-        if pq.type in OBJECTIVE:
-            right = scoring.objective_correct(pq.type, key[(pq.question_id, pq.revision)], pq.answer,
-                                              pq.option_order)
-            pq.awarded_tenths = pq.points_tenths if right else 0
-        elif not (pq.answer or "").strip():
-            pq.awarded_tenths = 0
-    _finalize_when_marked(tx, paper, registration, now)
-
-
-def _questions(session, paper):
-    return session.scalars(select(PaperQuestion).where(PaperQuestion.paper_id == paper.paper_id)
-                           .order_by(PaperQuestion.number)).all()
-
-
-def _finalize_when_marked(tx, paper, registration, now) -> None:
-    questions = _questions(tx.session, paper)
-    if registration.final or any(q.awarded_tenths is None for q in questions):
+def close_papers(tx, paper_ids: list, status: str, now: datetime) -> None:
+    """Close and score papers set-wise: objective answers are compared with the
+    key in the candidate's letters; blank short answers score 0 with no examiner."""
+    if not paper_ids:
         return
-    _finalize(tx, registration, sum(q.awarded_tenths for q in questions), now)
+    session = tx.session
+    for ids in _chunks(paper_ids):
+        session.execute(update(Paper).where(Paper.paper_id.in_(ids)).values(
+            status=status, submitted_at=now if status == "submitted" else None)
+            .execution_options(synchronize_session=False))
+        session.execute(update(Registration).where(Registration.registration_id.in_(
+            select(Paper.registration_id).where(Paper.paper_id.in_(ids)))).values(status="sat")
+            .execution_options(synchronize_session=False))
+        answer = func.coalesce(cast(PaperQuestion.answer, Text), "null")
+        session.execute(update(PaperQuestion).where(
+            PaperQuestion.paper_id.in_(ids), PaperQuestion.type != "short_answer").values(
+            awarded_tenths=case((answer == cast(PaperQuestion.answer_key, Text), PaperQuestion.points_tenths),
+                                else_=0)).execution_options(synchronize_session=False))
+        session.execute(update(PaperQuestion).where(
+            PaperQuestion.paper_id.in_(ids), PaperQuestion.type == "short_answer", answer == "null")
+            .values(awarded_tenths=0).execution_options(synchronize_session=False))
+        _finalize_marked(tx, ids, now)
+
+
+def _chunks(items, size=CLOSE_BATCH):
+    items = list(items)
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _finalize_marked(tx, paper_ids, now: datetime) -> None:
+    """Papers with every answer scored or marked have a final result."""
+    session = tx.session
+    totals = session.execute(
+        select(Paper.registration_id, func.sum(PaperQuestion.awarded_tenths))
+        .join(PaperQuestion, PaperQuestion.paper_id == Paper.paper_id)
+        .where(Paper.paper_id.in_(paper_ids), Paper.status != "open")
+        .group_by(Paper.registration_id)
+        .having(func.count(PaperQuestion.awarded_tenths) == func.count())).all()
+    if not totals:
+        return
+    score = dict(totals)
+    ready = session.scalars(select(Registration).where(Registration.registration_id.in_(score),
+                                                       Registration.final.is_(False))
+                            .execution_options(populate_existing=True)).all()
+    for registration in ready:
+        _finalize(tx, registration, score[registration.registration_id], now)
 
 
 def _finalize(tx, registration: Registration, score_tenths: int, now: datetime) -> None:
@@ -373,10 +574,13 @@ def mark(tx, paper_id, number: int, examiner: str, body: dict, now: datetime) ->
         raise NotFound(f"no short answer {number} on paper {paper_id}")
     if paper.status == "open":
         raise Conflict("the paper is still being written")
-    registration = session.get(Registration, paper.registration_id)
+    # Locked: two examiners marking a paper's last two answers at once must see
+    # each other's mark, so that exactly one of them makes the result final.
+    registration = session.get(Registration, paper.registration_id, with_for_update=True)
     if registration.final:
         raise AlreadyFinal("the result is final; a change is a re-marking, not an edit")
     scoring.check_mark(body["points"], points(question.points_tenths))
     question.awarded_tenths = tenths(body["points"])
     question.marked_by, question.comment, question.marked_at = examiner, body["comment"], now
-    _finalize_when_marked(tx, paper, registration, now)
+    session.flush()
+    _finalize_marked(tx, [paper.paper_id], now)

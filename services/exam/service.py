@@ -5,12 +5,13 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from shared.calendar import program_date, utcnow
-from shared.contracts import learning
+from shared.contracts import billing, learning
 from shared.service import ServiceBase, api, event_handler
 
-from . import actions, schemas
+from . import actions, question_bank, schemas
 
 LEARNER = ("learner",)
+EXAMINER = ("examiner",)
 
 
 class ExamService(ServiceBase):
@@ -22,6 +23,10 @@ class ExamService(ServiceBase):
     @event_handler(learning.CourseCompleted)
     def record_candidate(self, tx, event):
         actions.record_candidate(tx, event)
+
+    @event_handler(billing.RetakePaid)
+    def record_retake_paid(self, tx, event):
+        actions.record_retake_paid(tx, event)
 
     @timer(interval=3600, eager=True)
     def prepare(self):
@@ -35,9 +40,12 @@ class ExamService(ServiceBase):
 
     @timer(interval=5)
     def close_due_papers(self):
-        """Close papers whose slot ended, record absences (idempotent, restart-safe)."""
-        with self.db.transaction() as tx:
-            actions.close_due(tx, utcnow())
+        """Close papers whose slot ended, record absences (idempotent, restart-safe,
+        replica-safe); a batch per transaction, until none is left."""
+        while True:
+            with self.db.transaction() as tx:
+                if actions.close_due(tx, utcnow()) < actions.CLOSE_BATCH:
+                    return
 
     # -- sittings and registration -------------------------------------------------
 
@@ -47,6 +55,20 @@ class ExamService(ServiceBase):
         """An extra sitting (an administrator's temporary adjustment)."""
         with self.db.transaction() as tx:
             return actions.sitting_view(actions.create_sitting(tx, body, utcnow()))
+
+    @api("POST", "/exam/sittings/<uuid:sitting_id>/move", roles=("admin",), request=schemas.SittingMove,
+         response=schemas.Sitting)
+    def move_sitting(self, request, principal, sitting_id, body):
+        """Move a sitting not yet begun; its candidates keep their seats at the new time."""
+        with self.db.transaction() as tx:
+            return actions.sitting_view(actions.move_sitting(tx, sitting_id, body, utcnow()))
+
+    @api("POST", "/exam/sittings/<uuid:sitting_id>/cancel", roles=("admin",), request=schemas.SittingCancel,
+         response=schemas.Sitting)
+    def cancel_sitting(self, request, principal, sitting_id, body):
+        """Cancel a sitting not yet begun; its registrations are released."""
+        with self.db.transaction() as tx:
+            return actions.sitting_view(actions.cancel_sitting(tx, sitting_id, body["reason"], utcnow()))
 
     @api("GET", "/exam/sittings", roles=("learner", "admin", "examiner"), query=schemas.SittingQuery,
          response=schemas.SittingList)
@@ -68,6 +90,23 @@ class ExamService(ServiceBase):
         with self.db.read() as session:
             registration = actions.own_registration(session, registration_id, principal)
             return actions.registration_view(session, registration)
+
+    @api("POST", "/exam/registrations/<uuid:registration_id>/cancel", roles=LEARNER,
+         response=schemas.Registration)
+    def cancel_registration(self, request, principal, registration_id):
+        """Give the seat up before registration closes (the attempt unused)."""
+        with self.db.transaction() as tx:
+            registration = actions.cancel_registration(tx, registration_id, principal, utcnow())
+            return actions.registration_view(tx.session, registration)
+
+    @api("POST", "/exam/enrollments/<uuid:enrollment_id>/retakes", roles=LEARNER,
+         response=schemas.PaidRetake, status=201)
+    def request_retake(self, request, principal, enrollment_id):
+        """Ask for a paid retake (no free retake left): billing opens the order.
+        Asking again answers the same request (200)."""
+        with self.db.transaction() as tx:
+            retake, new = actions.request_retake(tx, enrollment_id, principal, utcnow())
+            return (201 if new else 200), actions.retake_view(retake)
 
     @api("GET", "/exam/registrations/<uuid:registration_id>/result", roles=LEARNER, response=schemas.Result)
     def get_result(self, request, principal, registration_id):
@@ -96,6 +135,49 @@ class ExamService(ServiceBase):
         """Final submission: objective answers are scored now."""
         with self.db.transaction() as tx:
             return actions.result_view(actions.submit(tx, paper_id, principal, utcnow()))
+
+    # -- the question bank ------------------------------------------------------------
+
+    @api("POST", "/exam/questions", roles=EXAMINER, request=schemas.NewQuestion,
+         response=schemas.BankQuestion, status=201)
+    def write_question(self, request, principal, body):
+        """A new question (a draft until a second examiner approves it)."""
+        with self.db.transaction() as tx:
+            return question_bank.question_view(question_bank.write(tx, body, principal.subject, utcnow()))
+
+    @api("GET", "/exam/questions", roles=EXAMINER, query=schemas.QuestionQuery, response=schemas.QuestionList)
+    def list_questions(self, request, principal, query):
+        """The bank: each question's latest revision matching the filter."""
+        with self.db.read() as session:
+            return {"items": question_bank.listing(session, query)}
+
+    @api("GET", "/exam/questions/<question_id>", roles=EXAMINER, response=schemas.QuestionRevisions)
+    def get_question(self, request, principal, question_id):
+        """Every revision of a question."""
+        with self.db.read() as session:
+            return question_bank.revisions_view(session, question_id)
+
+    @api("PATCH", "/exam/questions/<question_id>", roles=EXAMINER, request=schemas.QuestionEdit,
+         response=schemas.BankQuestion)
+    def revise_question(self, request, principal, question_id, body):
+        """Edit: a draft in place; an active or drawn question as a new revision."""
+        with self.db.transaction() as tx:
+            return question_bank.question_view(
+                question_bank.revise(tx, question_id, body, principal.subject, utcnow()))
+
+    @api("POST", "/exam/questions/<question_id>/review", roles=EXAMINER, request=schemas.Review,
+         response=schemas.BankQuestion)
+    def review_question(self, request, principal, question_id, body):
+        """A second examiner approves (draft -> active) or rejects the latest draft."""
+        with self.db.transaction() as tx:
+            return question_bank.question_view(
+                question_bank.review(tx, question_id, body, principal.subject, utcnow()))
+
+    @api("POST", "/exam/questions/<question_id>/retire", roles=EXAMINER, response=schemas.BankQuestion)
+    def retire_question(self, request, principal, question_id):
+        """No longer drawn into new papers."""
+        with self.db.transaction() as tx:
+            return question_bank.question_view(question_bank.retire(tx, question_id, principal.subject, utcnow()))
 
     # -- marking --------------------------------------------------------------------
 
