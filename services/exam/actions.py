@@ -109,6 +109,11 @@ class SittingUnderway(Conflict):
     title = "A sitting that has begun cannot be changed"
 
 
+class SittingClash(Conflict):
+    slug = "sitting-clash"
+    title = "Another sitting of that level already starts then"
+
+
 def _changeable_sitting(session, sitting_id, now: datetime) -> Sitting:
     sitting = session.get(Sitting, sitting_id, with_for_update=True)
     if sitting is None or sitting.status != "scheduled":
@@ -145,8 +150,13 @@ def move_sitting(tx, sitting_id, body: dict, now: datetime) -> Sitting:
         raise InvalidInput("registration must close by the sitting's end",
                            errors={"registration_closes_at": ["after the sitting ends"]})
     previous = sitting.starts_at
-    sitting.starts_at, sitting.ends_at, sitting.registration_closes_at = starts, starts + sittings.SLOT_LENGTH, closes
-    sitting.change_reason, sitting.changed_at = body["reason"], now
+    try:
+        with tx.session.begin_nested():
+            sitting.starts_at, sitting.ends_at = starts, starts + sittings.SLOT_LENGTH
+            sitting.registration_closes_at = closes
+            sitting.change_reason, sitting.changed_at = body["reason"], now
+    except IntegrityError:  # uq_sitting_slot
+        raise SittingClash(f"a {sitting.origin} sitting for {sitting.level} already starts then") from None
     for registration in _registered_at(tx.session, sitting.sitting_id):
         _tell(tx, registration, "moved", starts, previous, body["reason"], now)
     return sitting
@@ -340,7 +350,8 @@ def own_registration(session, registration_id, principal) -> Registration:
 def registration_view(session, registration: Registration) -> dict:
     sitting = session.get(Sitting, registration.sitting_id)
     return {**{c.key: getattr(registration, c.key) for c in Registration.__table__.columns},
-            "starts_at": sitting.starts_at, "ends_at": sitting.ends_at}
+            "starts_at": sitting.starts_at, "ends_at": sitting.ends_at,
+            "registration_closes_at": sitting.registration_closes_at}
 
 
 # -- the paper ------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """The exam service: sittings, registration, the candidate's paper, marking, results."""
+import logging
 from datetime import timedelta
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
+from sqlalchemy.exc import IntegrityError
 
 from shared.calendar import program_date, utcnow
 from shared.contracts import billing, learning
@@ -10,6 +12,7 @@ from shared.service import ServiceBase, api, event_handler
 
 from . import actions, question_bank, schemas
 
+log = logging.getLogger(__name__)
 LEARNER = ("learner",)
 EXAMINER = ("examiner",)
 
@@ -30,13 +33,17 @@ class ExamService(ServiceBase):
 
     @timer(interval=3600, eager=True)
     def prepare(self):
-        """Seed the question bank and generate the coming months' sittings (idempotent)."""
-        with self.db.transaction() as tx:
-            actions.load_bank(tx.session)
-            actions.generate_sittings(
-                tx.session, program_date(utcnow()), int(self.config.get("SITTING_MONTHS_AHEAD", 3)),
-                int(self.config.get("SITTING_CAPACITY", 500)),
-                timedelta(hours=float(self.config.get("REGISTRATION_CLOSES_HOURS_BEFORE", 24))))
+        """Seed the question bank and generate the coming months' sittings (idempotent;
+        a replica doing the same at the same moment wins, the unique keys say so)."""
+        try:
+            with self.db.transaction() as tx:
+                actions.load_bank(tx.session)
+                actions.generate_sittings(
+                    tx.session, program_date(utcnow()), int(self.config.get("SITTING_MONTHS_AHEAD", 3)),
+                    int(self.config.get("SITTING_CAPACITY", 500)),
+                    timedelta(hours=float(self.config.get("REGISTRATION_CLOSES_HOURS_BEFORE", 24))))
+        except IntegrityError:
+            log.info("another replica prepared the bank and sittings first")
 
     @timer(interval=5)
     def close_due_papers(self):
