@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from sqlalchemy import Text, case, cast, exists, func, select, update
+from sqlalchemy import Text, bindparam, case, cast, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.calendar import program_date
@@ -427,24 +427,42 @@ def own_paper(session, paper_id, principal, lock: bool = False) -> tuple[Paper, 
     return paper, registration
 
 
+# Autosave is the hot path (hundreds a second at a national sitting): its two
+# statements are built once and run on the session's connection.
+_SAVE_READ = (
+    select(Registration.learner_id, Paper.status, Paper.closes_at, PaperQuestion.type, PaperQuestion.option_order)
+    .join(Registration, Registration.registration_id == Paper.registration_id)
+    .outerjoin(PaperQuestion, (PaperQuestion.paper_id == Paper.paper_id)
+               & (PaperQuestion.number == bindparam("number")))
+    .where(Paper.paper_id == bindparam("paper_id", type_=Paper.paper_id.type))
+    .with_for_update(read=True, of=Paper))
+_SAVE_WRITE = (
+    update(PaperQuestion)
+    .where(PaperQuestion.paper_id == bindparam("the_paper", type_=Paper.paper_id.type),
+           PaperQuestion.number == bindparam("the_number"),
+           exists().where(Paper.paper_id == bindparam("the_paper", type_=Paper.paper_id.type),
+                          Paper.status == "open"))
+    .values(answer=bindparam("new_answer", type_=PaperQuestion.answer.type),
+            saved_at=bindparam("at", type_=PaperQuestion.saved_at.type)))
+
+
 def save_answer(tx, paper_id, number: int, principal, answer, now: datetime) -> dict:
     """Autosave: last write wins per question, until submission or the slot's end.
-    One UPDATE guarded by the paper still being open, so a save racing the close
-    either lands before it or is refused, never after the scoring."""
-    session = tx.session
-    paper, _ = own_paper(session, paper_id, principal)
-    if paper.status != "open" or now >= paper.closes_at:
+    The paper is share-locked (PostgreSQL) while saving, so a save racing the close
+    or the submission lands before it or is refused, never after the scoring.
+    Every refusal comes before the one write, so a refused save wrote nothing."""
+    conn = tx.session.connection()
+    found = conn.execute(_SAVE_READ, {"paper_id": paper_id, "number": number}).first()
+    if found is None or str(found.learner_id) != principal.subject:
+        raise NotFound(f"no paper {paper_id}")
+    if found.status != "open" or now >= found.closes_at:
         raise PaperClosed("answers can no longer be changed")
-    question = session.execute(select(PaperQuestion.type, PaperQuestion.option_order).where(
-        PaperQuestion.paper_id == paper.paper_id, PaperQuestion.number == number)).first()
-    if question is None:
+    if found.type is None:
         raise NotFound(f"the paper has no question {number}")
-    scoring.check_answer_shape(question.type, len(question.option_order), answer)
-    answer = scoring.canonical(question.type, answer)
-    still_open = exists().where(Paper.paper_id == paper.paper_id, Paper.status == "open")
-    saved = session.execute(update(PaperQuestion).where(
-        PaperQuestion.paper_id == paper.paper_id, PaperQuestion.number == number, still_open)
-        .values(answer=answer, saved_at=now).execution_options(synchronize_session=False))
+    scoring.check_answer_shape(found.type, len(found.option_order), answer)
+    answer = scoring.canonical(found.type, answer)
+    saved = conn.execute(_SAVE_WRITE, {"the_paper": paper_id, "the_number": number, "new_answer": answer,
+                                       "at": now})
     if saved.rowcount != 1:
         raise PaperClosed("answers can no longer be changed")
     return {"number": number, "answer": answer, "saved_at": now}

@@ -11,6 +11,7 @@ from shared.contracts import billing, learning
 from shared.service import ServiceBase, api, event_handler
 
 from . import actions, question_bank, schemas
+from .autosave import Autosave
 
 log = logging.getLogger(__name__)
 LEARNER = ("learner",)
@@ -20,6 +21,7 @@ EXAMINER = ("examiner",)
 class ExamService(ServiceBase):
     name = "exam"
     config = Config()
+    autosave = Autosave()
 
     # -- events and timers -------------------------------------------------------
 
@@ -134,8 +136,7 @@ class ExamService(ServiceBase):
          request=schemas.AnswerBody, response=schemas.Saved)
     def save_answer(self, request, principal, paper_id, number, body):
         """Autosave one answer (last write wins) until submission or the slot's end."""
-        with self.db.transaction() as tx:
-            return actions.save_answer(tx, paper_id, number, principal, body["answer"], utcnow())
+        return self.autosave.save(paper_id, number, principal, body["answer"], utcnow())
 
     @api("POST", "/exam/papers/<uuid:paper_id>/submit", roles=LEARNER, response=schemas.Result)
     def submit(self, request, principal, paper_id):
