@@ -8,7 +8,7 @@ the answers' speed; latency counts from when a request was due, so queueing
 shows) and a maximum-throughput run (closed loop, `concurrency` connections
 sending back to back).
 
-    python -m tests.bench.exam_autosave [--papers 5000] [--rate 670] [--seconds 15]"""
+    python -m tests.bench.exam_autosave [--papers 5000] [--rate 670] [--seconds 15] [--max-workers 128]"""
 from __future__ import annotations
 
 import argparse
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(papers: int = 5000, rate: float = 670, seconds: float = 15, max_seconds: float = 10,
-        concurrency: int = 32) -> dict:
+        concurrency: int = 32, max_workers: int = 128) -> dict:
     private, public = generate_key_pair()
     vhost = infra.create_vhost()
     with tempfile.TemporaryDirectory() as tmp:
@@ -43,7 +43,7 @@ def run(papers: int = 5000, rate: float = 670, seconds: float = 15, max_seconds:
                             "questions": p["questions"]} for p in made]}
         service = ServiceProcess(SERVICE_CLASSES["exam"], {
             "AMQP_URI": infra.amqp_uri(vhost), "DATABASE_URL": url, "JWT_PUBLIC_KEY": public.decode(),
-            **TEST_SETTINGS}, workdir, "exam")
+            **TEST_SETTINGS, "max_workers": max_workers}, workdir, "exam")
         service.start()
         try:
             spec["url"] = service.url
@@ -73,8 +73,10 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--max-seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--max-workers", type=int, default=128, help="the service's (EXAM_MAX_WORKERS)")
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.papers, args.rate, args.seconds, args.max_seconds, args.concurrency), indent=2))
+    print(json.dumps(run(args.papers, args.rate, args.seconds, args.max_seconds, args.concurrency,
+                         args.max_workers), indent=2))
 
 
 if __name__ == "__main__":
