@@ -16,7 +16,7 @@ from nameko.extensions import DependencyProvider, SharedExtension
 from shared.errors import DomainError
 from shared.persistence.database import Database
 
-from . import actions
+from . import papers
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -66,7 +66,7 @@ class AutosaveWriter(SharedExtension):
             with self.database.transaction() as tx:
                 for item in batch:
                     try:
-                        outcomes.append((actions.save_answer(tx, *item.args), False))
+                        outcomes.append((papers.save_answer(tx, *item.args), False))
                     except DomainError as refused:
                         outcomes.append((refused, True))
         except Exception as exc:  # the commit failed: no save of the batch counted

@@ -10,7 +10,7 @@ from shared.calendar import program_date, utcnow
 from shared.contracts import billing, learning
 from shared.service import ServiceBase, api, event_handler
 
-from . import actions, question_bank, schemas
+from . import actions, papers, question_bank, schemas
 from .autosave import Autosave
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class ExamService(ServiceBase):
         replica-safe); a batch per transaction, until none is left."""
         while True:
             with self.db.transaction() as tx:
-                if actions.close_due(tx, utcnow()) < actions.CLOSE_BATCH:
+                if papers.close_due(tx, utcnow()) < papers.CLOSE_BATCH:
                     return
 
     # -- sittings and registration -------------------------------------------------
@@ -121,7 +121,7 @@ class ExamService(ServiceBase):
     def get_result(self, request, principal, registration_id):
         """The attempt's score and pass, once final (never the answer key)."""
         with self.db.read() as session:
-            return actions.result_view(actions.own_registration(session, registration_id, principal))
+            return papers.result_view(actions.own_registration(session, registration_id, principal))
 
     # -- the paper ---------------------------------------------------------------------
 
@@ -130,7 +130,7 @@ class ExamService(ServiceBase):
     def open_paper(self, request, principal, registration_id):
         """The candidate's paper, inside the slot only; drawn on first opening."""
         with self.db.transaction() as tx:
-            return actions.candidate_paper(tx.session, actions.open_paper(tx, registration_id, principal, utcnow()))
+            return papers.candidate_paper(tx.session, papers.open_paper(tx, registration_id, principal, utcnow()))
 
     @api("PUT", "/exam/papers/<uuid:paper_id>/answers/<int:number>", roles=LEARNER,
          request=schemas.AnswerBody, response=schemas.Saved)
@@ -142,7 +142,7 @@ class ExamService(ServiceBase):
     def submit(self, request, principal, paper_id):
         """Final submission: objective answers are scored now."""
         with self.db.transaction() as tx:
-            return actions.result_view(actions.submit(tx, paper_id, principal, utcnow()))
+            return papers.result_view(papers.submit(tx, paper_id, principal, utcnow()))
 
     # -- the question bank ------------------------------------------------------------
 
@@ -194,12 +194,12 @@ class ExamService(ServiceBase):
     def marking_queue(self, request, principal, query):
         """Short answers waiting for an examiner, and how many are left per sitting."""
         with self.db.read() as session:
-            return actions.marking_queue(session, query.get("sitting_id"))
+            return papers.marking_queue(session, query.get("sitting_id"))
 
     @api("POST", "/exam/marking/<uuid:paper_id>/<int:number>", roles=("examiner",), request=schemas.Mark,
          status=204)
     def mark(self, request, principal, paper_id, number, body):
         """Mark one short answer (0..its points, with a comment)."""
         with self.db.transaction() as tx:
-            actions.mark(tx, paper_id, number, principal.subject, body, utcnow())
+            papers.mark(tx, paper_id, number, principal.subject, body, utcnow())
         return 204, ""

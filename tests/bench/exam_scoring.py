@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.exam import actions
+from services.exam import papers as paper_actions
 from services.exam.models import Registration, metadata
 from shared.persistence.engine import make_engine
 from shared.persistence.transaction import Transaction
@@ -29,11 +29,11 @@ def close_until_done(engine, now) -> tuple[int, int]:
     while True:
         with Session(engine.execution_options(cea_write=True), expire_on_commit=False) as session:
             tx = Transaction(session, "exam")
-            n = actions.close_due(tx, now)
+            n = paper_actions.close_due(tx, now)
             tx.write_messaging_rows(outbox, inbox)
             session.commit()
         batches, closed = batches + 1, closed + n
-        if n < actions.CLOSE_BATCH:
+        if n < paper_actions.CLOSE_BATCH:
             return closed, batches
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import eventlet
 
 from shared.persistence.database import Database
-from services.exam import actions
+from services.exam import papers
 from tests.support import events
 from tests.support.exam_answers import correct_answers
 from tests.support.wait import wait_for
@@ -145,9 +145,9 @@ def test_the_slot_end_closes_the_paper_and_an_absence_counts_as_zero(services, b
     database = next(e for e in container.extensions if isinstance(e, Database))
     after = datetime.fromisoformat(sitting["ends_at"]) + timedelta(seconds=1)
     with database.transaction() as tx:
-        assert actions.close_due(tx, after) == 2
+        assert papers.close_due(tx, after) == 2
     with database.transaction() as tx:
-        assert actions.close_due(tx, after) == 0  # idempotent
+        assert papers.close_due(tx, after) == 0  # idempotent
 
     graded = {str(e.data["enrollment_id"]): e for e in
               (sink.expect("exam.graded"), sink.expect("exam.graded", where=lambda e: str(e.data["enrollment_id"]) != str(sink.received[0].data["enrollment_id"])))}

@@ -60,11 +60,11 @@ def after(sitting_: dict, seconds=1) -> datetime:
 
 
 def close_all(container, now, limit=500) -> int:
-    from services.exam import actions
+    from services.exam import papers
     closed = 0
     while True:
         with database(container).transaction() as tx:
-            n = actions.close_due(tx, now, limit=limit)
+            n = papers.close_due(tx, now, limit=limit)
         closed += n
         if n < limit:
             return closed
