@@ -236,23 +236,28 @@ def result_view(registration: Registration) -> dict:
 
 # -- marking --------------------------------------------------------------------
 
-def marking_queue(session, sitting_id=None) -> dict:
-    stmt = (select(PaperQuestion, Question, Registration)
+def marking_queue(session, sitting_id=None, limit: int = 50) -> dict:
+    """The next short answers to mark (oldest papers first, at most `limit`) and how
+    many are left per sitting: a national sitting leaves 100,000 of them."""
+    waiting = ((PaperQuestion.type == "short_answer") & PaperQuestion.awarded_tenths.is_(None)
+               & Paper.status.in_(("submitted", "closed")))
+    if sitting_id:
+        waiting &= Registration.sitting_id == sitting_id
+    stmt = (select(PaperQuestion, Question, Registration.sitting_id)
             .join(Paper, Paper.paper_id == PaperQuestion.paper_id)
             .join(Registration, Registration.registration_id == Paper.registration_id)
             .join(Question, (Question.question_id == PaperQuestion.question_id)
                   & (Question.revision == PaperQuestion.revision))
-            .where(PaperQuestion.type == "short_answer", PaperQuestion.awarded_tenths.is_(None),
-                   Paper.status.in_(("submitted", "closed"))))
-    if sitting_id:
-        stmt = stmt.where(Registration.sitting_id == sitting_id)
-    items, left = [], {}
-    for pq, q, r in session.execute(stmt.order_by(Paper.submitted_at, PaperQuestion.number)):
-        items.append({"paper_id": pq.paper_id, "number": pq.number, "sitting_id": r.sitting_id,
-                      "question_id": q.question_id, "prompt": q.prompt, "rubric": q.rubric,
-                      "answer_text": pq.answer, "max_points": points(pq.points_tenths)})
-        left[str(r.sitting_id)] = left.get(str(r.sitting_id), 0) + 1
-    return {"items": items, "left_per_sitting": left}
+            .where(waiting).order_by(Paper.closes_at, Paper.paper_id, PaperQuestion.number).limit(limit))
+    items = [{"paper_id": pq.paper_id, "number": pq.number, "sitting_id": sitting, "question_id": q.question_id,
+              "prompt": q.prompt, "rubric": q.rubric, "answer_text": pq.answer,
+              "max_points": points(pq.points_tenths)} for pq, q, sitting in session.execute(stmt)]
+    left = session.execute(select(Registration.sitting_id, func.count())
+                           .select_from(PaperQuestion)
+                           .join(Paper, Paper.paper_id == PaperQuestion.paper_id)
+                           .join(Registration, Registration.registration_id == Paper.registration_id)
+                           .where(waiting).group_by(Registration.sitting_id))
+    return {"items": items, "left_per_sitting": {str(sitting): n for sitting, n in left}}
 
 
 class AlreadyFinal(Conflict):

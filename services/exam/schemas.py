@@ -105,6 +105,7 @@ class Result(Schema):
 
 class MarkingQuery(Schema):
     sitting_id = fields.UUID()
+    limit = fields.Int(load_default=50, validate=validate.Range(1, 500))
 
 
 class MarkingItem(Schema):

@@ -192,9 +192,9 @@ class ExamService(ServiceBase):
     @api("GET", "/exam/marking", roles=("examiner",), query=schemas.MarkingQuery,
          response=schemas.MarkingQueue)
     def marking_queue(self, request, principal, query):
-        """Short answers waiting for an examiner, and how many are left per sitting."""
+        """The next short answers waiting for an examiner, and how many are left per sitting."""
         with self.db.read() as session:
-            return papers.marking_queue(session, query.get("sitting_id"))
+            return papers.marking_queue(session, query.get("sitting_id"), query["limit"])
 
     @api("POST", "/exam/marking/<uuid:paper_id>/<int:number>", roles=("examiner",), request=schemas.Mark,
          status=204)

@@ -72,6 +72,9 @@ def test_a_candidate_sits_is_marked_and_graded_once(services, bus):
     examiner = services.client("exam", "examiner")
     queue = examiner.get(f"/exam/marking?sitting_id={sitting['sitting_id']}").json()
     assert len(queue["items"]) == 5 and queue["left_per_sitting"][sitting["sitting_id"]] == 5
+    page = examiner.get(f"/exam/marking?sitting_id={sitting['sitting_id']}&limit=2").json()
+    assert [i["number"] for i in page["items"]] == [i["number"] for i in queue["items"]][:2]
+    assert page["left_per_sitting"] == {sitting["sitting_id"]: 5}
     too_much = examiner.post(f"/exam/marking/{paper['paper_id']}/{queue['items'][0]['number']}",
                              {"points": "4.5", "comment": "?"})
     assert too_much.status_code == 422
