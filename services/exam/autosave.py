@@ -35,6 +35,7 @@ class AutosaveWriter(SharedExtension):
     def setup(self):
         self.queue = LightQueue()
         self._gt = None
+        self.largest_batch = 0  # for operators and tests: does grouping happen?
 
     def start(self):
         self._gt = self.container.spawn_managed_thread(self._run, identifier="autosave-writer")
@@ -61,6 +62,7 @@ class AutosaveWriter(SharedExtension):
             self._write(batch)
 
     def _write(self, batch):
+        self.largest_batch = max(self.largest_batch, len(batch))
         outcomes = []
         try:
             with self.database.transaction() as tx:

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import eventlet
 
+from services.exam.autosave import AutosaveWriter
 from tests.support import exam_flow as flow
 from tests.support.exam_answers import correct_answers
 
@@ -107,3 +108,26 @@ def test_a_submitted_paper_is_final_and_the_close_leaves_it_alone(services, bus)
     assert sink.expect("exam.graded").data["score"] == Decimal("0.4")
     sink.drain(quiet=1.0)
     assert len(sink.of_type("exam.graded")) == 1
+
+
+def test_saves_arriving_together_commit_together_and_a_refused_one_refuses_only_itself(services, bus):
+    container = services.start("exam")
+    sitting = flow.sitting(services)
+    eid, learner, _ = flow.candidate(services, bus)
+    registration = flow.registered(learner, eid, sitting["sitting_id"])
+    paper = _open(learner, registration)
+    right = correct_answers(paper)
+    numbers = range(1, 41)
+
+    def put(number):  # odd numbers send a number, which no question accepts
+        answer = right[number] if number % 2 == 0 else 12345
+        return number, learner.put(f"/exam/papers/{paper['paper_id']}/answers/{number}", {"answer": answer})
+
+    answers = dict(eventlet.GreenPool(40).imap(put, numbers))
+    assert {n for n, a in answers.items() if a.status_code == 200} == {n for n in numbers if n % 2 == 0}
+    assert all(answers[n].status_code == 422 and answers[n].json()["type"] == "/problems/invalid-answer"
+               for n in numbers if n % 2)
+    writer = next(e for e in container.extensions if isinstance(e, AutosaveWriter))
+    assert writer.largest_batch > 1  # some saves did share a transaction
+    stored = _open(learner, registration)["answers"]
+    assert {int(n) for n in stored} == {n for n in numbers if n % 2 == 0}
