@@ -1,7 +1,8 @@
-"""What exam does, one function per action, event or timer tick, over a transaction."""
+"""What exam does, one function per action or event over a transaction: the bank
+and calendar set-up, sittings, registration and paid retakes (the paper, its close
+and marking are in papers.py)."""
 from __future__ import annotations
 
-import secrets
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -10,16 +11,18 @@ from pathlib import Path
 
 import yaml
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from shared.calendar import program_date
 from shared.contracts import exam as events
 from shared.errors import Conflict, InvalidInput, NotFound, RuleViolation
 
-from .domain import attempts, scoring, sittings
-from .domain.paper import BLUEPRINT_V1, OBJECTIVE, BankQuestion, display_keys, draw
-from .models import Candidate, Paper, PaperQuestion, Question, Registration, Sitting
+from .domain import attempts, sittings
+from .domain.paper import Blueprint, blueprint_from_data
+from .models import Candidate, PaidRetake, Question, Registration, Sitting
 
 BANK_FILE = Path(__file__).parent / "bank" / "questions.yaml"
+BLUEPRINTS_FILE = Path(__file__).parent / "bank" / "blueprints.yaml"
 TENTH = Decimal("0.1")
 
 
@@ -51,16 +54,31 @@ def load_bank(session) -> int:
     return added
 
 
+@lru_cache(maxsize=1)
+def blueprints() -> dict[str, Blueprint]:
+    """Every version, by name (L4-2026.1); shipped as data, validated on load."""
+    data = yaml.safe_load(BLUEPRINTS_FILE.read_text(encoding="utf-8"))["blueprints"]
+    return {b.name: b for b in map(blueprint_from_data, data)}
+
+
+def current_blueprint(level: str) -> Blueprint:
+    """The last version written for the level is the one new papers are drawn by."""
+    return [b for b in blueprints().values() if b.level == level][-1]
+
+
 def generate_sittings(session, today: date, months: int, capacity: int, closes_before: timedelta) -> int:
-    """The rule's sittings for the coming months; idempotent (unique slot)."""
-    existing = set(session.scalars(select(Sitting.starts_at).where(Sitting.origin == "generated")))
+    """The rule's sittings for the coming months; idempotent. A generated sitting
+    remembers its rule slot, so one an administrator moved or cancelled is not
+    generated again."""
+    existing = set(session.scalars(select(func.coalesce(Sitting.rule_slot, Sitting.starts_at))
+                                   .where(Sitting.origin == "generated")))
     added = 0
     for slot in sittings.slots_ahead(today, months):
         if slot.starts_at not in existing:
             session.add(Sitting(sitting_id=uuid.uuid4(), starts_at=slot.starts_at, ends_at=slot.ends_at,
                                 level="both", capacity=capacity, seats_taken=0,
                                 registration_closes_at=slot.starts_at - closes_before,
-                                origin="generated", status="scheduled"))
+                                origin="generated", status="scheduled", rule_slot=slot.starts_at))
             added += 1
     return added
 
@@ -83,6 +101,77 @@ def create_sitting(tx, body: dict, now: datetime) -> Sitting:
                       level=body["level"], capacity=body["capacity"], seats_taken=0,
                       registration_closes_at=closes, origin="extra", status="scheduled")
     tx.session.add(sitting)
+    return sitting
+
+
+class SittingUnderway(Conflict):
+    slug = "sitting-underway"
+    title = "A sitting that has begun cannot be changed"
+
+
+class SittingClash(Conflict):
+    slug = "sitting-clash"
+    title = "Another sitting of that level already starts then"
+
+
+def _changeable_sitting(session, sitting_id, now: datetime) -> Sitting:
+    sitting = session.get(Sitting, sitting_id, with_for_update=True)
+    if sitting is None or sitting.status != "scheduled":
+        raise NotFound(f"no scheduled sitting {sitting_id}")
+    if now >= sitting.starts_at:
+        raise SittingUnderway(f"the sitting began at {sitting.starts_at.isoformat()}")
+    return sitting
+
+
+def _registered_at(session, sitting_id) -> list[Registration]:
+    return session.scalars(select(Registration).where(Registration.sitting_id == sitting_id,
+                                                      Registration.status == "registered")).all()
+
+
+def _tell(tx, registration: Registration, change: str, starts_at, previous: datetime, reason: str,
+          now: datetime) -> None:
+    tx.emit(events.SittingChanged, {
+        "registration_id": registration.registration_id, "enrollment_id": registration.enrollment_id,
+        "learner_id": registration.learner_id, "sitting_id": registration.sitting_id, "change": change,
+        "starts_at": starts_at, "previous_starts_at": previous, "reason": reason, "changed_at": now,
+    }, correlation_id=registration.enrollment_id)
+
+
+def move_sitting(tx, sitting_id, body: dict, now: datetime) -> Sitting:
+    """An administrator moves a sitting (a temporary adjustment): it keeps its
+    seats and its registrations, which are now at the new time; registration
+    closes as long before the new start as before the old one, unless given."""
+    sitting = _changeable_sitting(tx.session, sitting_id, now)
+    starts = body["starts_at"]
+    if starts <= now:
+        raise InvalidInput("a sitting is moved to the future", errors={"starts_at": ["in the past"]})
+    closes = body["registration_closes_at"] or starts - (sitting.starts_at - sitting.registration_closes_at)
+    if closes > starts + sittings.SLOT_LENGTH:
+        raise InvalidInput("registration must close by the sitting's end",
+                           errors={"registration_closes_at": ["after the sitting ends"]})
+    previous = sitting.starts_at
+    try:
+        with tx.session.begin_nested():
+            sitting.starts_at, sitting.ends_at = starts, starts + sittings.SLOT_LENGTH
+            sitting.registration_closes_at = closes
+            sitting.change_reason, sitting.changed_at = body["reason"], now
+    except IntegrityError:  # uq_sitting_slot
+        raise SittingClash(f"a {sitting.origin} sitting for {sitting.level} already starts then") from None
+    for registration in _registered_at(tx.session, sitting.sitting_id):
+        _tell(tx, registration, "moved", starts, previous, body["reason"], now)
+    return sitting
+
+
+def cancel_sitting(tx, sitting_id, reason: str, now: datetime) -> Sitting:
+    """An administrator cancels a sitting: every registration is released (the
+    seat freed, the attempt unused: the candidate registers again)."""
+    sitting = _changeable_sitting(tx.session, sitting_id, now)
+    sitting.status, sitting.change_reason, sitting.changed_at = "cancelled", reason, now
+    tx.session.flush()  # the sitting is closed to registrations before they are read
+    for registration in _registered_at(tx.session, sitting.sitting_id):
+        registration.status, registration.ended_at = "released", now
+        _tell(tx, registration, "released", None, sitting.starts_at, reason, now)
+    sitting.seats_taken = 0
     return sitting
 
 
@@ -147,10 +236,10 @@ def register(tx, principal, body: dict, now: datetime) -> Registration:
     mine = session.scalars(select(Registration).where(Registration.enrollment_id == candidate.enrollment_id)).all()
     if any(r.status == "registered" for r in mine):
         raise AlreadyRegistered("cancel the open registration before registering again")
-    past = [attempts.PastAttempt(r.attempt_number, program_date(_sitting_start(session, r)), r.final,
-                                 bool(r.passed)) for r in mine if r.status in ("sat", "absent")]
-    number = attempts.next_attempt(past, program_date(sitting.starts_at))
+    number = attempts.next_attempt(_past_attempts(session, mine), program_date(sitting.starts_at),
+                                   _paid_attempts(session, candidate.enrollment_id))
     taken = session.execute(update(Sitting).where(Sitting.sitting_id == sitting.sitting_id,
+                                                  Sitting.status == "scheduled",
                                                   Sitting.seats_taken < Sitting.capacity)
                             .values(seats_taken=Sitting.seats_taken + 1))
     if taken.rowcount != 1:  # the seat is counted in the database, never oversold
@@ -159,12 +248,96 @@ def register(tx, principal, body: dict, now: datetime) -> Registration:
                                 learner_id=candidate.learner_id, sitting_id=sitting.sitting_id,
                                 level=candidate.level, attempt_number=number, status="registered",
                                 registered_at=now, final=False)
-    session.add(registration)
+    try:
+        with session.begin_nested():
+            session.add(registration)
+    except IntegrityError:  # a concurrent registration of the same enrollment won (unique indexes)
+        raise AlreadyRegistered("the learner already holds an open registration") from None
     return registration
 
 
-def _sitting_start(session, registration) -> datetime:
-    return session.get(Sitting, registration.sitting_id).starts_at
+def _past_attempts(session, registrations) -> list[attempts.PastAttempt]:
+    """Attempts that count: sat, or absent (an attempt scored 0)."""
+    return [attempts.PastAttempt(r.attempt_number, program_date(session.get(Sitting, r.sitting_id).starts_at),
+                                 r.final, bool(r.passed)) for r in registrations if r.status in ("sat", "absent")]
+
+
+def _paid_attempts(session, enrollment_id) -> frozenset[int]:
+    return frozenset(session.scalars(select(PaidRetake.attempt_number).where(
+        PaidRetake.enrollment_id == enrollment_id, PaidRetake.paid_at.is_not(None))))
+
+
+class RegistrationNotOpen(Conflict):
+    slug = "registration-not-open"
+    title = "The registration is no longer open"
+
+
+def cancel_registration(tx, registration_id, principal, now: datetime) -> Registration:
+    """The learner cancels before registration closes: the seat is freed and the
+    attempt unused. After the deadline the seat is theirs (absent = attempt 0)."""
+    session = tx.session
+    registration = own_registration(session, registration_id, principal)
+    sitting = session.get(Sitting, registration.sitting_id)
+    if registration.status != "registered":
+        raise RegistrationNotOpen(f"the registration is {registration.status}")
+    if now > sitting.registration_closes_at:
+        raise RegistrationClosed(f"registration closed at {sitting.registration_closes_at.isoformat()}; "
+                                 "the seat can no longer be given up")
+    cancelled = session.execute(update(Registration).where(
+        Registration.registration_id == registration.registration_id, Registration.status == "registered")
+        .values(status="cancelled", ended_at=now))
+    if cancelled.rowcount != 1:  # a concurrent cancellation won
+        raise RegistrationNotOpen("the registration is no longer open")
+    session.execute(update(Sitting).where(Sitting.sitting_id == sitting.sitting_id)
+                    .values(seats_taken=Sitting.seats_taken - 1))
+    session.refresh(registration)
+    return registration
+
+
+# -- paid retakes ------------------------------------------------------------------
+
+def request_retake(tx, enrollment_id, principal, now: datetime) -> tuple[PaidRetake, bool]:
+    """The learner asks for a further attempt that has no free retake left: exam
+    asks billing for a paid retake order, once per (enrollment, attempt)."""
+    session = tx.session
+    candidate = session.get(Candidate, enrollment_id)
+    if candidate is None or str(candidate.learner_id) != principal.subject:
+        raise NotFound(f"no enrollment {enrollment_id}")
+    mine = session.scalars(select(Registration).where(Registration.enrollment_id == enrollment_id)).all()
+    number, reason = attempts.paid_retake_for(_past_attempts(session, mine), program_date(now),
+                                              _paid_attempts(session, enrollment_id))
+    found = session.get(PaidRetake, (enrollment_id, number))
+    if found is not None and found.required_at is not None:
+        return found, False
+    try:
+        with session.begin_nested():
+            retake = found or PaidRetake(enrollment_id=enrollment_id, attempt_number=number,
+                                         learner_id=candidate.learner_id)
+            retake.reason, retake.required_at = reason, now
+            session.add(retake)
+    except IntegrityError:  # a concurrent request recorded it first
+        return session.get(PaidRetake, (enrollment_id, number)), False
+    tx.emit(events.RetakeRequired, {
+        "enrollment_id": enrollment_id, "learner_id": candidate.learner_id, "level": candidate.level,
+        "attempt_number": number, "reason": reason, "required_at": now}, correlation_id=enrollment_id)
+    return retake, True
+
+
+def record_retake_paid(tx, event) -> None:
+    """billing.retake-paid: registration for that attempt needs no more payment."""
+    data = event.data
+    key = (data["enrollment_id"], data["attempt_number"])
+    retake = tx.session.get(PaidRetake, key)
+    if retake is None:  # paid on an order exam does not know: the payment still counts
+        retake = PaidRetake(enrollment_id=key[0], attempt_number=key[1], learner_id=data["learner_id"])
+        tx.session.add(retake)
+    if retake.paid_at is None:
+        retake.order_id, retake.paid_at = data["order_id"], data["paid_at"]
+
+
+def retake_view(retake: PaidRetake) -> dict:
+    return {c.key: getattr(retake, c.key) for c in PaidRetake.__table__.columns} | {
+        "paid": retake.paid_at is not None}
 
 
 def own_registration(session, registration_id, principal) -> Registration:
@@ -177,206 +350,5 @@ def own_registration(session, registration_id, principal) -> Registration:
 def registration_view(session, registration: Registration) -> dict:
     sitting = session.get(Sitting, registration.sitting_id)
     return {**{c.key: getattr(registration, c.key) for c in Registration.__table__.columns},
-            "starts_at": sitting.starts_at, "ends_at": sitting.ends_at}
-
-
-# -- the paper ------------------------------------------------------------------
-
-class PaperNotOpen(Conflict):
-    slug = "paper-not-open"
-    title = "The paper opens at the start of the slot"
-
-
-class PaperClosed(Conflict):
-    slug = "paper-closed"
-    title = "The paper is closed"
-
-
-def open_paper(tx, registration_id, principal, now: datetime) -> Paper:
-    session = tx.session
-    registration = own_registration(session, registration_id, principal)
-    sitting = session.get(Sitting, registration.sitting_id)
-    if now < sitting.starts_at:
-        raise PaperNotOpen(f"the paper opens at {sitting.starts_at.isoformat()}")
-    paper = session.scalar(select(Paper).where(Paper.registration_id == registration.registration_id))
-    if paper is not None:
-        return paper
-    if now >= sitting.ends_at or registration.status != "registered":
-        raise PaperClosed("the slot is over")
-    if session.scalar(select(Question.question_id).limit(1)) is None:
-        load_bank(session)  # the start-up timer has not run yet
-    bank = [BankQuestion(q.question_id, q.revision, q.type, tuple(o["key"] for o in q.options))
-            for q in session.scalars(select(Question).where(Question.status == "active"))]
-    seed = secrets.randbits(62)  # recorded: the same seed redraws the same paper for audit
-    paper = Paper(paper_id=uuid.uuid4(), registration_id=registration.registration_id,
-                  blueprint_version=BLUEPRINT_V1.version, seed=seed, opened_at=now,
-                  closes_at=sitting.ends_at, status="open")
-    session.add(paper)
-    session.flush()
-    for d in draw(bank, BLUEPRINT_V1, seed):
-        session.add(PaperQuestion(paper_id=paper.paper_id, number=d.number, question_id=d.question_id,
-                                  revision=d.revision, type=d.type, points_tenths=tenths(d.points),
-                                  option_order=list(d.option_order)))
-    return paper
-
-
-def candidate_paper(session, paper: Paper) -> dict:
-    """What the candidate's client receives: no answer key, no rubric."""
-    rows = session.execute(select(PaperQuestion, Question).join(
-        Question, (Question.question_id == PaperQuestion.question_id)
-        & (Question.revision == PaperQuestion.revision))
-        .where(PaperQuestion.paper_id == paper.paper_id).order_by(PaperQuestion.number)).all()
-    questions, answers = [], {}
-    for pq, q in rows:
-        text = {o["key"]: o["text"] for o in q.options}
-        shown = [{"key": k, "text": text[bank_key]}
-                 for k, bank_key in zip(display_keys(len(pq.option_order)), pq.option_order)]
-        questions.append({"number": pq.number, "question_id": q.question_id, "type": q.type,
-                          "area": q.area, "prompt": q.prompt, "options": shown,
-                          "points": points(pq.points_tenths)})
-        if pq.answer is not None:
-            answers[str(pq.number)] = pq.answer
-    return {"paper_id": paper.paper_id, "status": paper.status, "closes_at": paper.closes_at,
-            "questions": questions, "answers": answers}
-
-
-def own_paper(session, paper_id, principal) -> tuple[Paper, Registration]:
-    paper = session.get(Paper, paper_id)
-    registration = session.get(Registration, paper.registration_id) if paper else None
-    if registration is None or str(registration.learner_id) != principal.subject:
-        raise NotFound(f"no paper {paper_id}")
-    return paper, registration
-
-
-def save_answer(tx, paper_id, number: int, principal, answer, now: datetime) -> PaperQuestion:
-    """Autosave: last write wins per question, until submission or the slot's end."""
-    paper, _ = own_paper(tx.session, paper_id, principal)
-    if paper.status != "open" or now >= paper.closes_at:
-        raise PaperClosed("answers can no longer be changed")
-    question = tx.session.get(PaperQuestion, (paper.paper_id, number))
-    if question is None:
-        raise NotFound(f"the paper has no question {number}")
-    scoring.check_answer_shape(question.type, len(question.option_order), answer)
-    question.answer, question.saved_at = answer, now
-    return question
-
-
-def submit(tx, paper_id, principal, now: datetime) -> Registration:
-    paper, registration = own_paper(tx.session, paper_id, principal)
-    if paper.status != "open":
-        raise PaperClosed(f"the paper is already {paper.status}")
-    paper.status, paper.submitted_at = "submitted", now
-    _close(tx, paper, registration, now)
-    return registration
-
-
-def close_due(tx, now: datetime) -> int:
-    """The timer: papers whose slot ended close with what was saved; a registration
-    with no paper at its slot's end is an absence, an attempt scored 0. Idempotent."""
-    session = tx.session
-    closed = 0
-    for paper in session.scalars(select(Paper).where(Paper.status == "open", Paper.closes_at <= now)):
-        paper.status = "closed"
-        _close(tx, paper, session.get(Registration, paper.registration_id), now)
-        closed += 1
-    absent = session.scalars(select(Registration).join(Sitting, Sitting.sitting_id == Registration.sitting_id)
-                             .where(Registration.status == "registered", Sitting.ends_at <= now)).all()
-    for registration in absent:
-        if session.scalar(select(Paper.paper_id).where(Paper.registration_id == registration.registration_id)):
-            continue
-        registration.status = "absent"
-        _finalize(tx, registration, 0, now)
-        closed += 1
-    return closed
-
-
-def _close(tx, paper: Paper, registration: Registration, now: datetime) -> None:
-    """Score the objective answers; blank short answers score 0 with no examiner."""
-    registration.status = "sat"
-    key = {(q.question_id, q.revision): q.answer for q in tx.session.scalars(select(Question).where(
-        Question.question_id.in_(select(PaperQuestion.question_id)
-                                 .where(PaperQuestion.paper_id == paper.paper_id))))}
-    for pq in _questions(tx.session, paper):
-        if pq.type in OBJECTIVE:
-            right = scoring.objective_correct(pq.type, key[(pq.question_id, pq.revision)], pq.answer,
-                                              pq.option_order)
-            pq.awarded_tenths = pq.points_tenths if right else 0
-        elif not (pq.answer or "").strip():
-            pq.awarded_tenths = 0
-    _finalize_when_marked(tx, paper, registration, now)
-
-
-def _questions(session, paper):
-    return session.scalars(select(PaperQuestion).where(PaperQuestion.paper_id == paper.paper_id)
-                           .order_by(PaperQuestion.number)).all()
-
-
-def _finalize_when_marked(tx, paper, registration, now) -> None:
-    questions = _questions(tx.session, paper)
-    if registration.final or any(q.awarded_tenths is None for q in questions):
-        return
-    _finalize(tx, registration, sum(q.awarded_tenths for q in questions), now)
-
-
-def _finalize(tx, registration: Registration, score_tenths: int, now: datetime) -> None:
-    """The result is final: exactly one exam.graded per attempt."""
-    score = points(score_tenths)
-    registration.final, registration.score_tenths = True, score_tenths
-    registration.passed, registration.graded_at = scoring.passed(score), now
-    tx.emit(events.Graded, {
-        "attempt_id": registration.registration_id, "enrollment_id": registration.enrollment_id,
-        "learner_id": registration.learner_id, "level": registration.level,
-        "sitting_id": registration.sitting_id, "attempt_number": registration.attempt_number,
-        "score": score, "passed": registration.passed, "graded_at": now,
-    }, correlation_id=registration.enrollment_id)
-
-
-def result_view(registration: Registration) -> dict:
-    final = registration.final
-    return {"registration_id": registration.registration_id, "final": final,
-            "attempt_number": registration.attempt_number,
-            "score": points(registration.score_tenths) if final else None,
-            "passed": registration.passed if final else None}
-
-
-# -- marking --------------------------------------------------------------------
-
-def marking_queue(session, sitting_id=None) -> dict:
-    stmt = (select(PaperQuestion, Question, Registration)
-            .join(Paper, Paper.paper_id == PaperQuestion.paper_id)
-            .join(Registration, Registration.registration_id == Paper.registration_id)
-            .join(Question, (Question.question_id == PaperQuestion.question_id)
-                  & (Question.revision == PaperQuestion.revision))
-            .where(PaperQuestion.type == "short_answer", PaperQuestion.awarded_tenths.is_(None),
-                   Paper.status.in_(("submitted", "closed"))))
-    if sitting_id:
-        stmt = stmt.where(Registration.sitting_id == sitting_id)
-    items, left = [], {}
-    for pq, q, r in session.execute(stmt.order_by(Paper.submitted_at, PaperQuestion.number)):
-        items.append({"paper_id": pq.paper_id, "number": pq.number, "sitting_id": r.sitting_id,
-                      "question_id": q.question_id, "prompt": q.prompt, "rubric": q.rubric,
-                      "answer_text": pq.answer, "max_points": points(pq.points_tenths)})
-        left[str(r.sitting_id)] = left.get(str(r.sitting_id), 0) + 1
-    return {"items": items, "left_per_sitting": left}
-
-
-class AlreadyFinal(Conflict):
-    slug = "result-final"
-    title = "The result is final"
-
-
-def mark(tx, paper_id, number: int, examiner: str, body: dict, now: datetime) -> None:
-    session = tx.session
-    question = session.get(PaperQuestion, (paper_id, number))
-    paper = session.get(Paper, paper_id)
-    if question is None or paper is None or question.type != "short_answer":
-        raise NotFound(f"no short answer {number} on paper {paper_id}")
-    if paper.status == "open":
-        raise Conflict("the paper is still being written")
-    registration = session.get(Registration, paper.registration_id)
-    if registration.final:
-        raise AlreadyFinal("the result is final; a change is a re-marking, not an edit")
-    scoring.check_mark(body["points"], points(question.points_tenths))
-    question.awarded_tenths = tenths(body["points"])
-    question.marked_by, question.comment, question.marked_at = examiner, body["comment"], now
-    _finalize_when_marked(tx, paper, registration, now)
+            "starts_at": sitting.starts_at, "ends_at": sitting.ends_at,
+            "registration_closes_at": sitting.registration_closes_at}

@@ -38,8 +38,16 @@ class Sitting(Model):
     seats_taken: Mapped[int] = mapped_column(Integer, default=0)
     registration_closes_at: Mapped[datetime] = mapped_column(UtcDateTime)
     origin: Mapped[str] = mapped_column(String(12))  # generated | extra
-    status: Mapped[str] = mapped_column(String(12), default="scheduled")
+    status: Mapped[str] = mapped_column(String(12), default="scheduled")  # scheduled | cancelled
+    # The rule's slot a generated sitting stands for, unchanged when it is moved,
+    # so the generator does not make it again.
+    rule_slot: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    change_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     __table_args__ = (UniqueConstraint("origin", "starts_at", "level", name="uq_sitting_slot"),)
+
+
+_TAKEN = "status IN ('registered', 'sat', 'absent')"
 
 
 class Registration(Model):
@@ -50,8 +58,10 @@ class Registration(Model):
     sitting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sittings.sitting_id"))
     level: Mapped[str] = mapped_column(String(2))
     attempt_number: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(12))  # registered | sat | absent | cancelled
+    # registered | sat | absent (attempts) | cancelled (by the learner) | released (sitting cancelled)
+    status: Mapped[str] = mapped_column(String(12))
     registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)  # cancelled/released
     # Result, once final.
     final: Mapped[bool] = mapped_column(Boolean, default=False)
     score_tenths: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -61,7 +71,10 @@ class Registration(Model):
         # One open registration per enrollment, enforced by the database.
         Index("uq_open_registration", "enrollment_id", unique=True,
               sqlite_where=text("status = 'registered'"), postgresql_where=text("status = 'registered'")),
-        UniqueConstraint("enrollment_id", "attempt_number", name="uq_attempt"),
+        # One registration per attempt number, a cancelled or released one not counting.
+        Index("uq_attempt_taken", "enrollment_id", "attempt_number", unique=True,
+              sqlite_where=text(_TAKEN), postgresql_where=text(_TAKEN)),
+        Index("ix_registrations_due", "status", "sitting_id"),
     )
 
 
@@ -75,7 +88,14 @@ class Question(Model):
     options: Mapped[list] = mapped_column(JSON)  # [{"key", "text"}]
     answer: Mapped[object] = mapped_column(JSON, nullable=True)  # never sent to a candidate
     rubric: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # draft -> active (a second examiner approved) -> retired | superseded (a newer
+    # revision became active); a draft can be rejected.
     status: Mapped[str] = mapped_column(String(12), default="active")
+    written_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: the seed file
+    written_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class Paper(Model):
@@ -89,6 +109,7 @@ class Paper(Model):
     closes_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status: Mapped[str] = mapped_column(String(12))  # open | submitted | closed
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    __table_args__ = (Index("ix_papers_due", "status", "closes_at"),)
 
 
 class PaperQuestion(Model):
@@ -100,9 +121,25 @@ class PaperQuestion(Model):
     type: Mapped[str] = mapped_column(String(20))
     points_tenths: Mapped[int] = mapped_column(Integer)
     option_order: Mapped[list] = mapped_column(JSON)
+    # The right answer in the letters this candidate sees (canonical form, like a
+    # saved answer), so scoring at close is one comparison. Never sent to the candidate.
+    answer_key: Mapped[object] = mapped_column(JSON, nullable=True)
     answer: Mapped[object] = mapped_column(JSON, nullable=True)
     saved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     awarded_tenths: Mapped[int | None] = mapped_column(Integer, nullable=True)
     marked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class PaidRetake(Model):
+    """A further attempt that needs a paid retake order: asked (exam.retake-required
+    emitted once), then paid (billing.retake-paid) and usable for registration."""
+    __tablename__ = "paid_retakes"
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    attempt_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    reason: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    required_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -1,7 +1,10 @@
 """Exam's API payloads. Nothing here ever carries a correct answer or a rubric to a candidate."""
 from marshmallow import Schema, fields, validate
 
+from .domain.paper import AREAS, TYPES
+
 LEVELS = ("L4", "L3", "both")
+QUESTION_STATUSES = ("draft", "active", "rejected", "superseded", "retired")
 
 
 class NewSitting(Schema):
@@ -21,6 +24,18 @@ class Sitting(Schema):
     registration_closes_at = fields.AwareDateTime()
     origin = fields.Str()
     status = fields.Str()
+    change_reason = fields.Str(allow_none=True)
+    changed_at = fields.AwareDateTime(allow_none=True)
+
+
+class SittingMove(Schema):
+    starts_at = fields.AwareDateTime(required=True)
+    registration_closes_at = fields.AwareDateTime(load_default=None)
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class SittingCancel(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
 
 
 class SittingQuery(Schema):
@@ -44,6 +59,7 @@ class Registration(Schema):
     status = fields.Str()
     starts_at = fields.AwareDateTime()
     ends_at = fields.AwareDateTime()
+    registration_closes_at = fields.AwareDateTime()
 
 
 class Option(Schema):
@@ -89,6 +105,7 @@ class Result(Schema):
 
 class MarkingQuery(Schema):
     sitting_id = fields.UUID()
+    limit = fields.Int(load_default=50, validate=validate.Range(1, 500))
 
 
 class MarkingItem(Schema):
@@ -110,3 +127,74 @@ class MarkingQueue(Schema):
 class Mark(Schema):
     points = fields.Decimal(required=True, places=1, validate=validate.Range(0, 100))
     comment = fields.Str(load_default="", validate=validate.Length(max=2000))
+
+
+# -- the question bank (examiners only: these carry answers and rubrics) ----------
+
+class BankOption(Schema):
+    key = fields.Str(required=True, validate=validate.Length(min=1, max=2))
+    text = fields.Str(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class QuestionEdit(Schema):
+    area = fields.Str(validate=validate.OneOf(AREAS))
+    prompt = fields.Str(validate=validate.Length(min=1, max=4000))
+    options = fields.List(fields.Nested(BankOption))
+    answer = fields.Raw(allow_none=True)
+    rubric = fields.Str(allow_none=True, validate=validate.Length(max=4000))
+
+
+class NewQuestion(QuestionEdit):
+    type = fields.Str(required=True, validate=validate.OneOf(TYPES))
+    area = fields.Str(required=True, validate=validate.OneOf(AREAS))
+    prompt = fields.Str(required=True, validate=validate.Length(min=1, max=4000))
+    options = fields.List(fields.Nested(BankOption), load_default=list)
+    answer = fields.Raw(load_default=None, allow_none=True)
+    rubric = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+
+
+class Review(Schema):
+    approve = fields.Bool(required=True)
+    comment = fields.Str(load_default="", validate=validate.Length(max=2000))
+
+
+class BankQuestion(Schema):
+    question_id = fields.Str()
+    revision = fields.Int()
+    type = fields.Str()
+    area = fields.Str()
+    prompt = fields.Str()
+    options = fields.List(fields.Nested(Option))
+    answer = fields.Raw(allow_none=True)
+    rubric = fields.Str(allow_none=True)
+    status = fields.Str()
+    written_by = fields.Str(allow_none=True)
+    written_at = fields.AwareDateTime(allow_none=True)
+    reviewed_by = fields.Str(allow_none=True)
+    review_comment = fields.Str(allow_none=True)
+    reviewed_at = fields.AwareDateTime(allow_none=True)
+
+
+class QuestionQuery(Schema):
+    status = fields.Str(validate=validate.OneOf(QUESTION_STATUSES))
+    type = fields.Str(validate=validate.OneOf(TYPES))
+    area = fields.Str(validate=validate.OneOf(AREAS))
+
+
+class QuestionList(Schema):
+    items = fields.List(fields.Nested(BankQuestion))
+
+
+class QuestionRevisions(Schema):
+    question_id = fields.Str()
+    revisions = fields.List(fields.Nested(BankQuestion))
+
+
+class PaidRetake(Schema):
+    enrollment_id = fields.UUID()
+    attempt_number = fields.Int()
+    reason = fields.Str(allow_none=True)
+    required_at = fields.AwareDateTime(allow_none=True)
+    paid = fields.Bool()
+    order_id = fields.UUID(allow_none=True)
+    paid_at = fields.AwareDateTime(allow_none=True)

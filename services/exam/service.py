@@ -1,21 +1,27 @@
 """The exam service: sittings, registration, the candidate's paper, marking, results."""
+import logging
 from datetime import timedelta
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
+from sqlalchemy.exc import IntegrityError
 
 from shared.calendar import program_date, utcnow
-from shared.contracts import learning
+from shared.contracts import billing, learning
 from shared.service import ServiceBase, api, event_handler
 
-from . import actions, schemas
+from . import actions, papers, question_bank, schemas
+from .autosave import Autosave
 
+log = logging.getLogger(__name__)
 LEARNER = ("learner",)
+EXAMINER = ("examiner",)
 
 
 class ExamService(ServiceBase):
     name = "exam"
     config = Config()
+    autosave = Autosave()
 
     # -- events and timers -------------------------------------------------------
 
@@ -23,21 +29,32 @@ class ExamService(ServiceBase):
     def record_candidate(self, tx, event):
         actions.record_candidate(tx, event)
 
+    @event_handler(billing.RetakePaid)
+    def record_retake_paid(self, tx, event):
+        actions.record_retake_paid(tx, event)
+
     @timer(interval=3600, eager=True)
     def prepare(self):
-        """Seed the question bank and generate the coming months' sittings (idempotent)."""
-        with self.db.transaction() as tx:
-            actions.load_bank(tx.session)
-            actions.generate_sittings(
-                tx.session, program_date(utcnow()), int(self.config.get("SITTING_MONTHS_AHEAD", 3)),
-                int(self.config.get("SITTING_CAPACITY", 500)),
-                timedelta(hours=float(self.config.get("REGISTRATION_CLOSES_HOURS_BEFORE", 24))))
+        """Seed the question bank and generate the coming months' sittings (idempotent;
+        a replica doing the same at the same moment wins, the unique keys say so)."""
+        try:
+            with self.db.transaction() as tx:
+                actions.load_bank(tx.session)
+                actions.generate_sittings(
+                    tx.session, program_date(utcnow()), int(self.config.get("SITTING_MONTHS_AHEAD", 3)),
+                    int(self.config.get("SITTING_CAPACITY", 500)),
+                    timedelta(hours=float(self.config.get("REGISTRATION_CLOSES_HOURS_BEFORE", 24))))
+        except IntegrityError:
+            log.info("another replica prepared the bank and sittings first")
 
     @timer(interval=5)
     def close_due_papers(self):
-        """Close papers whose slot ended, record absences (idempotent, restart-safe)."""
-        with self.db.transaction() as tx:
-            actions.close_due(tx, utcnow())
+        """Close papers whose slot ended, record absences (idempotent, restart-safe,
+        replica-safe); a batch per transaction, until none is left."""
+        while True:
+            with self.db.transaction() as tx:
+                if papers.close_due(tx, utcnow()) < papers.CLOSE_BATCH:
+                    return
 
     # -- sittings and registration -------------------------------------------------
 
@@ -47,6 +64,20 @@ class ExamService(ServiceBase):
         """An extra sitting (an administrator's temporary adjustment)."""
         with self.db.transaction() as tx:
             return actions.sitting_view(actions.create_sitting(tx, body, utcnow()))
+
+    @api("POST", "/exam/sittings/<uuid:sitting_id>/move", roles=("admin",), request=schemas.SittingMove,
+         response=schemas.Sitting)
+    def move_sitting(self, request, principal, sitting_id, body):
+        """Move a sitting not yet begun; its candidates keep their seats at the new time."""
+        with self.db.transaction() as tx:
+            return actions.sitting_view(actions.move_sitting(tx, sitting_id, body, utcnow()))
+
+    @api("POST", "/exam/sittings/<uuid:sitting_id>/cancel", roles=("admin",), request=schemas.SittingCancel,
+         response=schemas.Sitting)
+    def cancel_sitting(self, request, principal, sitting_id, body):
+        """Cancel a sitting not yet begun; its registrations are released."""
+        with self.db.transaction() as tx:
+            return actions.sitting_view(actions.cancel_sitting(tx, sitting_id, body["reason"], utcnow()))
 
     @api("GET", "/exam/sittings", roles=("learner", "admin", "examiner"), query=schemas.SittingQuery,
          response=schemas.SittingList)
@@ -69,11 +100,28 @@ class ExamService(ServiceBase):
             registration = actions.own_registration(session, registration_id, principal)
             return actions.registration_view(session, registration)
 
+    @api("POST", "/exam/registrations/<uuid:registration_id>/cancel", roles=LEARNER,
+         response=schemas.Registration)
+    def cancel_registration(self, request, principal, registration_id):
+        """Give the seat up before registration closes (the attempt unused)."""
+        with self.db.transaction() as tx:
+            registration = actions.cancel_registration(tx, registration_id, principal, utcnow())
+            return actions.registration_view(tx.session, registration)
+
+    @api("POST", "/exam/enrollments/<uuid:enrollment_id>/retakes", roles=LEARNER,
+         response=schemas.PaidRetake, status=201)
+    def request_retake(self, request, principal, enrollment_id):
+        """Ask for a paid retake (no free retake left): billing opens the order.
+        Asking again answers the same request (200)."""
+        with self.db.transaction() as tx:
+            retake, new = actions.request_retake(tx, enrollment_id, principal, utcnow())
+            return (201 if new else 200), actions.retake_view(retake)
+
     @api("GET", "/exam/registrations/<uuid:registration_id>/result", roles=LEARNER, response=schemas.Result)
     def get_result(self, request, principal, registration_id):
         """The attempt's score and pass, once final (never the answer key)."""
         with self.db.read() as session:
-            return actions.result_view(actions.own_registration(session, registration_id, principal))
+            return papers.result_view(actions.own_registration(session, registration_id, principal))
 
     # -- the paper ---------------------------------------------------------------------
 
@@ -82,34 +130,76 @@ class ExamService(ServiceBase):
     def open_paper(self, request, principal, registration_id):
         """The candidate's paper, inside the slot only; drawn on first opening."""
         with self.db.transaction() as tx:
-            return actions.candidate_paper(tx.session, actions.open_paper(tx, registration_id, principal, utcnow()))
+            return papers.candidate_paper(tx.session, papers.open_paper(tx, registration_id, principal, utcnow()))
 
     @api("PUT", "/exam/papers/<uuid:paper_id>/answers/<int:number>", roles=LEARNER,
          request=schemas.AnswerBody, response=schemas.Saved)
     def save_answer(self, request, principal, paper_id, number, body):
         """Autosave one answer (last write wins) until submission or the slot's end."""
-        with self.db.transaction() as tx:
-            return actions.save_answer(tx, paper_id, number, principal, body["answer"], utcnow())
+        return self.autosave.save(paper_id, number, principal, body["answer"], utcnow())
 
     @api("POST", "/exam/papers/<uuid:paper_id>/submit", roles=LEARNER, response=schemas.Result)
     def submit(self, request, principal, paper_id):
         """Final submission: objective answers are scored now."""
         with self.db.transaction() as tx:
-            return actions.result_view(actions.submit(tx, paper_id, principal, utcnow()))
+            return papers.result_view(papers.submit(tx, paper_id, principal, utcnow()))
+
+    # -- the question bank ------------------------------------------------------------
+
+    @api("POST", "/exam/questions", roles=EXAMINER, request=schemas.NewQuestion,
+         response=schemas.BankQuestion, status=201)
+    def write_question(self, request, principal, body):
+        """A new question (a draft until a second examiner approves it)."""
+        with self.db.transaction() as tx:
+            return question_bank.question_view(question_bank.write(tx, body, principal.subject, utcnow()))
+
+    @api("GET", "/exam/questions", roles=EXAMINER, query=schemas.QuestionQuery, response=schemas.QuestionList)
+    def list_questions(self, request, principal, query):
+        """The bank: each question's latest revision matching the filter."""
+        with self.db.read() as session:
+            return {"items": question_bank.listing(session, query)}
+
+    @api("GET", "/exam/questions/<question_id>", roles=EXAMINER, response=schemas.QuestionRevisions)
+    def get_question(self, request, principal, question_id):
+        """Every revision of a question."""
+        with self.db.read() as session:
+            return question_bank.revisions_view(session, question_id)
+
+    @api("PATCH", "/exam/questions/<question_id>", roles=EXAMINER, request=schemas.QuestionEdit,
+         response=schemas.BankQuestion)
+    def revise_question(self, request, principal, question_id, body):
+        """Edit: a draft in place; an active or drawn question as a new revision."""
+        with self.db.transaction() as tx:
+            return question_bank.question_view(
+                question_bank.revise(tx, question_id, body, principal.subject, utcnow()))
+
+    @api("POST", "/exam/questions/<question_id>/review", roles=EXAMINER, request=schemas.Review,
+         response=schemas.BankQuestion)
+    def review_question(self, request, principal, question_id, body):
+        """A second examiner approves (draft -> active) or rejects the latest draft."""
+        with self.db.transaction() as tx:
+            return question_bank.question_view(
+                question_bank.review(tx, question_id, body, principal.subject, utcnow()))
+
+    @api("POST", "/exam/questions/<question_id>/retire", roles=EXAMINER, response=schemas.BankQuestion)
+    def retire_question(self, request, principal, question_id):
+        """No longer drawn into new papers."""
+        with self.db.transaction() as tx:
+            return question_bank.question_view(question_bank.retire(tx, question_id, principal.subject, utcnow()))
 
     # -- marking --------------------------------------------------------------------
 
     @api("GET", "/exam/marking", roles=("examiner",), query=schemas.MarkingQuery,
          response=schemas.MarkingQueue)
     def marking_queue(self, request, principal, query):
-        """Short answers waiting for an examiner, and how many are left per sitting."""
+        """The next short answers waiting for an examiner, and how many are left per sitting."""
         with self.db.read() as session:
-            return actions.marking_queue(session, query.get("sitting_id"))
+            return papers.marking_queue(session, query.get("sitting_id"), query["limit"])
 
     @api("POST", "/exam/marking/<uuid:paper_id>/<int:number>", roles=("examiner",), request=schemas.Mark,
          status=204)
     def mark(self, request, principal, paper_id, number, body):
         """Mark one short answer (0..its points, with a comment)."""
         with self.db.transaction() as tx:
-            actions.mark(tx, paper_id, number, principal.subject, body, utcnow())
+            papers.mark(tx, paper_id, number, principal.subject, body, utcnow())
         return 204, ""

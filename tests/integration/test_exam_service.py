@@ -6,7 +6,7 @@ from decimal import Decimal
 import eventlet
 
 from shared.persistence.database import Database
-from services.exam import actions
+from services.exam import papers
 from tests.support import events
 from tests.support.exam_answers import correct_answers
 from tests.support.wait import wait_for
@@ -72,6 +72,9 @@ def test_a_candidate_sits_is_marked_and_graded_once(services, bus):
     examiner = services.client("exam", "examiner")
     queue = examiner.get(f"/exam/marking?sitting_id={sitting['sitting_id']}").json()
     assert len(queue["items"]) == 5 and queue["left_per_sitting"][sitting["sitting_id"]] == 5
+    page = examiner.get(f"/exam/marking?sitting_id={sitting['sitting_id']}&limit=2").json()
+    assert [i["number"] for i in page["items"]] == [i["number"] for i in queue["items"]][:2]
+    assert page["left_per_sitting"] == {sitting["sitting_id"]: 5}
     too_much = examiner.post(f"/exam/marking/{paper['paper_id']}/{queue['items'][0]['number']}",
                              {"points": "4.5", "comment": "?"})
     assert too_much.status_code == 422
@@ -145,9 +148,9 @@ def test_the_slot_end_closes_the_paper_and_an_absence_counts_as_zero(services, b
     database = next(e for e in container.extensions if isinstance(e, Database))
     after = datetime.fromisoformat(sitting["ends_at"]) + timedelta(seconds=1)
     with database.transaction() as tx:
-        assert actions.close_due(tx, after) == 2
+        assert papers.close_due(tx, after) == 2
     with database.transaction() as tx:
-        assert actions.close_due(tx, after) == 0  # idempotent
+        assert papers.close_due(tx, after) == 0  # idempotent
 
     graded = {str(e.data["enrollment_id"]): e for e in
               (sink.expect("exam.graded"), sink.expect("exam.graded", where=lambda e: str(e.data["enrollment_id"]) != str(sink.received[0].data["enrollment_id"])))}

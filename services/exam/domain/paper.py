@@ -1,20 +1,25 @@
-"""The paper: a blueprint says how many questions of each type and their points
-(100 questions, 100 points); each candidate gets their own drawing, order and
-option order, reproducible from a recorded seed."""
+"""The paper: a blueprint per level says how many questions of each type and
+course area a paper has and their points (100 questions, 100 points); each
+candidate gets their own drawing, order and option order, reproducible from a
+recorded seed."""
 from __future__ import annotations
 
 import random
 import string
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from shared.errors import InvalidInput
 
 TYPES = ("single_choice", "multiple_choice", "true_false", "short_answer")
 OBJECTIVE = ("single_choice", "multiple_choice", "true_false")
+# The occupation's work areas (the curriculum's five professional categories) and the foundation.
+AREAS = ("foundation", "monitoring", "accounting", "verification", "trading", "consulting_management")
+LEVELS = ("L4", "L3")
 QUESTIONS_PER_PAPER = 100
 POINTS_PER_PAPER = Decimal(100)
 PASS_MARK = Decimal(60)
+TENTH = Decimal("0.1")
 
 
 class BlueprintError(InvalidInput):
@@ -25,14 +30,21 @@ class BlueprintError(InvalidInput):
 @dataclass(frozen=True)
 class Section:
     type: str
+    area: str
     count: int
     points: Decimal  # per question, one decimal place
 
 
 @dataclass(frozen=True)
 class Blueprint:
+    level: str
     version: str
     sections: tuple[Section, ...]
+
+    @property
+    def name(self) -> str:
+        """What a paper records: level and version, e.g. L4-2026.1."""
+        return f"{self.level}-{self.version}"
 
     @property
     def total_questions(self) -> int:
@@ -44,14 +56,21 @@ class Blueprint:
 
 
 def validate_blueprint(blueprint: Blueprint) -> Blueprint:
+    """Every problem at once, so whoever wrote it can fix them together."""
     problems = []
+    if blueprint.level not in LEVELS:
+        problems.append(f"unknown level {blueprint.level!r}")
     for s in blueprint.sections:
+        where = f"{s.type}/{s.area}"
         if s.type not in TYPES:
-            problems.append(f"unknown question type {s.type!r}")
-        if s.count <= 0 or s.points <= 0 or s.points != s.points.quantize(Decimal("0.1")):
-            problems.append(f"{s.type}: count and points must be positive, points to one decimal")
-    if len({s.type for s in blueprint.sections}) != len(blueprint.sections):
-        problems.append("a question type appears twice")
+            problems.append(f"{where}: unknown question type {s.type!r}")
+        if s.area not in AREAS:
+            problems.append(f"{where}: unknown course area {s.area!r}")
+        if s.count <= 0 or s.points <= 0 or s.points != s.points.quantize(TENTH):
+            problems.append(f"{where}: count and points must be positive, points to one decimal")
+    pairs = [(s.type, s.area) for s in blueprint.sections]
+    if len(set(pairs)) != len(pairs):
+        problems.append("a (type, area) pair appears twice")
     if blueprint.total_questions != QUESTIONS_PER_PAPER:
         problems.append(f"{blueprint.total_questions} questions; a paper has {QUESTIONS_PER_PAPER}")
     if blueprint.total_points != POINTS_PER_PAPER:
@@ -61,12 +80,16 @@ def validate_blueprint(blueprint: Blueprint) -> Blueprint:
     return blueprint
 
 
-BLUEPRINT_V1 = validate_blueprint(Blueprint("2026.1", (
-    Section("single_choice", 50, Decimal("1")),
-    Section("multiple_choice", 20, Decimal("1")),
-    Section("true_false", 25, Decimal("0.4")),
-    Section("short_answer", 5, Decimal("4")),
-)))
+def blueprint_from_data(data: dict) -> Blueprint:
+    """A blueprint as written in the data file: level, version and sections of
+    {type, area, count, points}; validated."""
+    try:
+        sections = tuple(Section(s["type"], s["area"], int(s["count"]), Decimal(str(s["points"])))
+                         for s in data["sections"])
+        blueprint = Blueprint(str(data["level"]), str(data["version"]), sections)
+    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        raise BlueprintError(f"malformed blueprint: {exc!r}", errors={"blueprint": [repr(exc)]}) from exc
+    return validate_blueprint(blueprint)
 
 
 @dataclass(frozen=True)
@@ -74,6 +97,7 @@ class BankQuestion:
     question_id: str
     revision: int
     type: str
+    area: str
     option_keys: tuple[str, ...]  # as written in the bank, e.g. ("A", "B", "C", "D")
 
 
@@ -96,12 +120,17 @@ def draw(bank: list[BankQuestion], blueprint: Blueprint, seed: int) -> list[Draw
     """The same bank, blueprint and seed always give the same paper."""
     rng = random.Random(seed)
     picked: list[tuple[BankQuestion, Decimal]] = []
+    short = []
     for section in blueprint.sections:
-        pool = sorted((q for q in bank if q.type == section.type), key=lambda q: q.question_id)
+        pool = sorted((q for q in bank if (q.type, q.area) == (section.type, section.area)),
+                      key=lambda q: q.question_id)
         if len(pool) < section.count:
-            raise BankTooSmall(f"{section.type}: {len(pool)} active questions, the blueprint needs "
-                               f"{section.count}")
+            short.append(f"{section.type}/{section.area}: {len(pool)} active questions, "
+                         f"the blueprint needs {section.count}")
+            continue
         picked += [(q, section.points) for q in rng.sample(pool, section.count)]
+    if short:
+        raise BankTooSmall("; ".join(short), errors={"bank": short})
     rng.shuffle(picked)
     return [DrawnQuestion(number, q.question_id, q.revision, q.type, points,
                           tuple(rng.sample(q.option_keys, len(q.option_keys))))
@@ -116,3 +145,9 @@ def to_bank_keys(option_order: tuple[str, ...], shown: list[str]) -> set[str]:
     """The candidate answers with the letters they saw; map them back to the bank's."""
     letters = display_keys(len(option_order))
     return {option_order[letters.index(k)] for k in shown if k in letters}
+
+
+def to_display_keys(option_order: tuple[str, ...], bank_keys) -> list[str]:
+    """The bank's keys in the letters this candidate sees, sorted."""
+    letters = display_keys(len(option_order))
+    return sorted(letters[option_order.index(k)] for k in bank_keys)

@@ -2,14 +2,19 @@
 
 Multiple choice earns its points only for exactly the right set of options
 (no partial credit: a missing or an extra option scores 0). An unanswered
-question scores 0; an unanswered short answer needs no examiner."""
+question scores 0; an unanswered short answer needs no examiner.
+
+Each paper question keeps its key in the letters its candidate sees, in the same
+canonical form as a saved answer (a multiple-choice set sorted, a blank short
+answer as nothing), so "right" is plain equality and the close can score 20,000
+papers in one statement per batch."""
 from __future__ import annotations
 
 from decimal import Decimal
 
 from shared.errors import InvalidInput
 
-from .paper import PASS_MARK, to_bank_keys
+from .paper import PASS_MARK, TENTH, to_display_keys
 
 
 class InvalidAnswer(InvalidInput):
@@ -36,13 +41,30 @@ def _expected(type_, letters):
             "true_false": "true or false", "short_answer": "text up to 5000 characters"}[type_]
 
 
-def objective_correct(type_: str, correct, answer, option_order) -> bool:
+def canonical(type_: str, answer):
+    """A saved answer in the form scoring compares (shape already checked)."""
     if answer is None:
-        return False
+        return None
+    if type_ == "multiple_choice":
+        return sorted(answer)
+    if type_ == "short_answer":
+        return answer if answer.strip() else None
+    return answer
+
+
+def answer_key(type_: str, correct, option_order) -> object:
+    """The bank's right answer as this candidate must give it."""
+    if type_ == "single_choice":
+        return to_display_keys(tuple(option_order), [correct])[0]
+    if type_ == "multiple_choice":
+        return to_display_keys(tuple(option_order), correct)
     if type_ == "true_false":
-        return answer is correct
-    shown = [answer] if type_ == "single_choice" else list(answer)
-    return to_bank_keys(tuple(option_order), shown) == set(correct)
+        return bool(correct)
+    return None  # short answers are marked by examiners
+
+
+def objective_correct(type_: str, correct, answer, option_order) -> bool:
+    return answer is not None and canonical(type_, answer) == answer_key(type_, correct, option_order)
 
 
 def passed(score: Decimal) -> bool:
@@ -50,6 +72,6 @@ def passed(score: Decimal) -> bool:
 
 
 def check_mark(points: Decimal, maximum: Decimal) -> None:
-    if not Decimal(0) <= points <= maximum or points != points.quantize(Decimal("0.1")):
+    if not Decimal(0) <= points <= maximum or points != points.quantize(TENTH):
         raise InvalidInput(f"a mark is 0 to {maximum} in steps of 0.1",
                            errors={"points": [f"0..{maximum}, one decimal place"]})
