@@ -46,4 +46,4 @@ def test_a_learner_goes_from_enrollment_to_a_verified_certificate(running, keys)
         "learning.study-started", "learning.course-completed", "exam.graded",
         "certificate.issued"])  # each exactly once
     handled = sorted((s["service"], s["type"]) for s in trail if s["direction"] == "handled")
-    assert len(handled) == len(set(handled)) == 12
+    assert len(handled) == len(set(handled)) == 13
