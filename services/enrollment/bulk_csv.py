@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from shared.errors import InvalidInput
+from shared.uploads import NotText, decode_text
 
 
 @dataclass(frozen=True)
@@ -86,18 +87,10 @@ class UnreadableFile(InvalidInput):
 
 
 def decode(raw: bytes) -> tuple[str, str]:
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UnreadableFile("the file is UTF-16 ('Unicode text'); save it as CSV (UTF-8) or CSV")
     try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gb18030"), "gbk"
-    except UnicodeDecodeError:
-        raise UnreadableFile("the file is neither UTF-8 nor GBK text") from None
+        return decode_text(raw)
+    except NotText as exc:
+        raise UnreadableFile(str(exc)) from None
 
 
 def read(raw: bytes, max_rows: int) -> Sheet:

@@ -20,7 +20,7 @@ def test_utf8_and_gbk_files_read_alike():
     utf8 = read(CSV.encode("utf-8"))
     bom = read(b"\xef\xbb\xbf" + CSV.encode("utf-8"))
     gbk = read(CSV.encode("gbk"))
-    assert (utf8[0], bom[0], gbk[0]) == ("utf-8", "utf-8", "gbk")
+    assert (utf8[0], bom[0], gbk[0]) == ("utf-8", "utf-8-sig", "gbk")
     assert utf8[1] == bom[1] == gbk[1]
     first, second = utf8[1]
     assert first == Line(2, "B202611200001", 390000, datetime(2026, 11, 20, 10, 31, 5, tzinfo=PROGRAM_TZ),

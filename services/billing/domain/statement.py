@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from shared.calendar import PROGRAM_TZ
 from shared.errors import InvalidInput
+from shared.uploads import NotText, decode_text
 
 # Each column by its accepted headers (Chinese as banks export them, or English).
 COLUMNS = {
@@ -59,21 +60,10 @@ class InvalidLine:
 
 def decode(raw: bytes, charset: str | None = None) -> tuple[str, str]:
     """The text and the encoding it was read in: a declared charset, else UTF-8, else GBK."""
-    if charset:
-        try:
-            return raw.decode(charset), charset.lower()
-        except (LookupError, UnicodeDecodeError) as exc:
-            raise UnreadableStatement(f"the file is not {charset}: {exc}") from None
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="strict"), "utf-8"
     try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gb18030"), "gbk"
-    except UnicodeDecodeError:
-        raise UnreadableStatement("the file is neither UTF-8 nor GBK text") from None
+        return decode_text(raw, charset)
+    except NotText as exc:
+        raise UnreadableStatement(str(exc)) from None
 
 
 def read(raw: bytes, charset: str | None = None) -> tuple[str, list]:
