@@ -20,6 +20,9 @@ class Metrics(SharedExtension):
                             ["method", "route", "status"], registry=self.registry)
         self.http_seconds = Histogram("cea_http_request_seconds", "HTTP answer latency",
                                       ["route"], registry=self.registry)
+        self.group_commit_size = Histogram("cea_group_commit_size", "Writes per group commit",
+                                           ["name"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+                                           registry=self.registry)
         self._gauges = []
         self.registry.register(_Gauges(self._gauges))
 

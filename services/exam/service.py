@@ -8,10 +8,10 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.calendar import program_date, utcnow
 from shared.contracts import billing, learning
+from shared.persistence.group_commit import GroupCommit
 from shared.service import ServiceBase, api, event_handler
 
 from . import actions, papers, question_bank, schemas
-from .autosave import Autosave
 
 log = logging.getLogger(__name__)
 LEARNER = ("learner",)
@@ -21,7 +21,8 @@ EXAMINER = ("examiner",)
 class ExamService(ServiceBase):
     name = "exam"
     config = Config()
-    autosave = Autosave()
+    # Autosaves at a national sitting share commits (one disk sync for many).
+    autosave = GroupCommit("autosave")
 
     # -- events and timers -------------------------------------------------------
 
@@ -136,7 +137,9 @@ class ExamService(ServiceBase):
          request=schemas.AnswerBody, response=schemas.Saved)
     def save_answer(self, request, principal, paper_id, number, body):
         """Autosave one answer (last write wins) until submission or the slot's end."""
-        return self.autosave.save(paper_id, number, principal, body["answer"], utcnow())
+        return self.autosave.run(
+            lambda tx: papers.save_answer(tx, paper_id, number, principal, body["answer"], utcnow()),
+            key=str(paper_id))
 
     @api("POST", "/exam/papers/<uuid:paper_id>/submit", roles=LEARNER, response=schemas.Result)
     def submit(self, request, principal, paper_id):

@@ -5,10 +5,10 @@ from nameko.timer import Timer
 
 from shared.calendar import utcnow
 from shared.contracts import billing, enrollment
+from shared.persistence.group_commit import GroupCommit
 from shared.service import ServiceBase, api, event_handler
 
 from . import actions, catalogs, schemas
-from .batching import GroupCommit
 
 STAFF = ("admin", "learner", "base_operator")
 
@@ -27,7 +27,8 @@ class ConfiguredTimer(Timer):
 class LearningService(ServiceBase):
     name = "learning"
     config = Config()
-    reports = GroupCommit()
+    # Progress reports at the exam-month peak share commits (one disk sync for many).
+    reports = GroupCommit("progress", window_setting="PROGRESS_BATCH_WINDOW_SECONDS", window=0.002)
 
     # -- events and timers -----------------------------------------------------
 

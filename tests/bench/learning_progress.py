@@ -211,7 +211,8 @@ def run(amqp_uri: str, learners: int = 20000, rate: float = 330, seconds: float 
         max_seconds: float = 15, concurrency: int = 16, threads: int = 32, window: float = 0.002) -> dict:
     """Figures: the fixed-rate run's sustained rate and p50/p99 (top level), and the
     max-throughput run's (under "max"). `threads`: connections of the fixed run;
-    `window`: the group-commit window (0: a commit per report)."""
+    `window`: the group-commit window (0: no wait; reports still share a commit when
+    they queue during one)."""
     private_pem, public_pem = generate_key_pair()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

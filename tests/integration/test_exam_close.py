@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import eventlet
 
-from services.exam.autosave import AutosaveWriter
+from shared.persistence.group_commit import GroupCommit
 from tests.support import exam_flow as flow
 from tests.support.exam_answers import correct_answers
 
@@ -127,7 +127,7 @@ def test_saves_arriving_together_commit_together_and_a_refused_one_refuses_only_
     assert {n for n, a in answers.items() if a.status_code == 200} == {n for n in numbers if n % 2 == 0}
     assert all(answers[n].status_code == 422 and answers[n].json()["type"] == "/problems/invalid-answer"
                for n in numbers if n % 2)
-    writer = next(e for e in container.extensions if isinstance(e, AutosaveWriter))
+    writer = next(e for e in container.extensions if isinstance(e, GroupCommit))
     assert writer.largest_batch > 1  # some saves did share a transaction
     stored = _open(learner, registration)["answers"]
     assert {int(n) for n in stored} == {n for n in numbers if n % 2 == 0}

@@ -177,6 +177,6 @@ def test_concurrent_reports_sharing_a_commit_each_count_once_and_the_cap_holds(s
     sink.drain(quiet=0.5)
     assert len(sink.of_type("learning.study-started")) == 1
     metrics = services.anonymous("learning").get("/metrics").text
-    commits = float(re.search(r"^cea_learning_progress_reports_per_commit_count (\S+)$", metrics, re.M).group(1))
-    grouped = float(re.search(r"^cea_learning_progress_reports_per_commit_sum (\S+)$", metrics, re.M).group(1))
+    commits = float(re.search(r'^cea_group_commit_size_count\{name="progress"\} (\S+)$' , metrics, re.M).group(1))
+    grouped = float(re.search(r'^cea_group_commit_size_sum\{name="progress"\} (\S+)$' , metrics, re.M).group(1))
     assert grouped == len(reports) and commits < len(reports)  # reports did share commits
