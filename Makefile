@@ -37,7 +37,7 @@ test-unit: venv
 	$(PY) -m pytest tests/unit
 
 bench: venv infra         ## figures and ratios, also written to var/bench.json
-	$(PY) -m tests.bench
+	$(PY) -m tests.bench $(BENCH_ARGS)
 
 token: venv keys          ## make token ROLE=admin [BASE=B001] [SUB=<learner id>]
 	@$(PY) -m shared.tokens mint --role $(ROLE) $(if $(BASE),--base $(BASE)) $(if $(SUB),--sub $(SUB))
