@@ -66,11 +66,17 @@ def _sign(certificate: Certificate, signer) -> None:
 
 
 def _next_sequence(session, level: str, year: int) -> int:
-    row = session.scalar(select(NumberSequence).where(NumberSequence.level == level,
-                                                      NumberSequence.year == year).with_for_update())
-    if row is None:
-        row = NumberSequence(level=level, year=year, last=0)
-        session.add(row)
+    # The row stays locked to the end of the transaction, so a batch of passes
+    # fetches it once; one a rolled-back savepoint took out of the session is fetched again.
+    held = session.info.setdefault("number_sequences", {})
+    row = held.get((level, year))
+    if row is None or row not in session:
+        row = session.scalar(select(NumberSequence).where(NumberSequence.level == level,
+                                                          NumberSequence.year == year).with_for_update())
+        if row is None:
+            row = NumberSequence(level=level, year=year, last=0)
+            session.add(row)
+        held[(level, year)] = row
     row.last += 1
     return row.last
 

@@ -42,11 +42,14 @@ def version(session: Session, name: str) -> Catalog:
 
 
 def current(session: Session) -> Catalog:
-    """The newest published version: new accounts study it; open accounts keep theirs."""
-    name = session.scalar(select(CatalogVersion.version).order_by(CatalogVersion.seq.desc()).limit(1))
-    if name is None:
-        raise NotFound("no catalog has been published")
-    return version(session, name)
+    """The newest published version: new accounts study it; open accounts keep theirs.
+    Looked up once per transaction: a batch of `billing.paid` events shares it."""
+    if "catalog_current" not in session.info:
+        name = session.scalar(select(CatalogVersion.version).order_by(CatalogVersion.seq.desc()).limit(1))
+        if name is None:
+            raise NotFound("no catalog has been published")
+        session.info["catalog_current"] = version(session, name)
+    return session.info["catalog_current"]
 
 
 def publish(session: Session, data: dict, by: str, now: datetime, note: str | None = None) -> Catalog:
@@ -61,6 +64,7 @@ def publish(session: Session, data: dict, by: str, now: datetime, note: str | No
                                        published_by=by, note=note))
     except IntegrityError:
         raise VersionExists(f"catalog version {catalog.version} was just published") from None
+    session.info.pop("catalog_current", None)
     return catalog
 
 
