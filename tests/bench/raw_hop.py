@@ -88,11 +88,12 @@ def run(amqp_url: str, n: int) -> dict:
             ack(method.delivery_tag)
 
     def schedule_idle_ack():
+        if state["t1"] is not None:
+            return  # every message is through and the connection is closing
         conn = state["consume_ch"].connection
         if state["unacked"] and state["in_flight"] < 1000:
             ack(state["last_tag"])
-        if state["t1"] is None:
-            conn.ioloop.call_later(0.005, schedule_idle_ack)
+        conn.ioloop.call_later(0.005, schedule_idle_ack)
 
     def on_confirm(frame):
         tag, multiple = frame.method.delivery_tag, frame.method.multiple
