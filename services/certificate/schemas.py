@@ -36,10 +36,12 @@ class Verification(Schema):
     history = fields.List(fields.Nested(HistoryEntry), metadata={"description": "Every serial of the number."})
 
 
-class Certificate(Schema):
+class CertificateRecord(Schema):
+    """One serial of a certificate, as its holder, their base and administrators see it."""
     certificate_id = fields.UUID()
     number = fields.Str()
     serial = fields.Int()
+    status = fields.Str()
     enrollment_id = fields.UUID()
     level = fields.Str()
     holder_name = fields.Str()
@@ -47,8 +49,10 @@ class Certificate(Schema):
     base_code = fields.Str()
     base_name = fields.Str()
     issued_on = fields.Date()
-    status = fields.Str()
     status_changed_at = fields.AwareDateTime(allow_none=True)
+
+
+class Certificate(CertificateRecord):
     key_id = fields.Str()
     verify_url = fields.Str()
 
@@ -87,19 +91,8 @@ class RegistrySearch(Schema):
             raise ValidationError("issued_from is after issued_to", "issued_to")
 
 
-class RegistryEntry(Schema):
-    certificate_id = fields.UUID()
-    number = fields.Str()
-    serial = fields.Int()
-    status = fields.Str()
-    enrollment_id = fields.UUID()
-    level = fields.Str()
-    holder_name = fields.Str()
-    id_number_masked = fields.Str()
-    base_code = fields.Str()
-    base_name = fields.Str()
-    issued_on = fields.Date()
-    status_changed_at = fields.AwareDateTime(allow_none=True)
+class RegistryEntry(CertificateRecord):
+    """A registry row for administrators: with the reasons behind a status."""
     correction_reason = fields.Str(allow_none=True)
     revocation_reason = fields.Str(allow_none=True)
 
