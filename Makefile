@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: venv keys run stop demo test test-unit bench token queues dead-letters replay discard trace catalog migration infra verify-certificate
+.PHONY: venv keys run stop status demo test test-unit bench token queues dead-letters replay discard trace catalog migration infra verify-certificate
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ run: venv keys            ## start the five services (RabbitMQ must be reachable
 
 stop: venv
 	@$(PY) -m shared.ops stop
+
+status: venv              ## each process: supervisor state, pid, and whether it answers
+	@$(PY) -m shared.ops status
 
 demo: venv                ## one learner end to end through the running services
 	@$(PY) -m shared.ops demo

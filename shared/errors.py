@@ -49,3 +49,10 @@ class Conflict(DomainError):
     """The action does not fit the current state (already paid, no seat left...)."""
     slug = "conflict"
     title = "The current state does not allow this"
+
+
+class Unavailable(DomainError):
+    """Not a refusal of the request: something the service needs is away for a
+    while (the broker refuses messages, the database is down). Retry shortly."""
+    slug = "unavailable"
+    title = "Temporarily unavailable; retry shortly"

@@ -24,10 +24,12 @@ from shared.messaging.consumer import Defer, EventConsumer, event_handler
 from shared.messaging.relay import OutboxRelay
 from shared.observability import Metrics
 from shared.persistence.database import Database, Store
+from shared.resilience import Loops
+from shared.timers import periodic
 from shared.web import openapi
 from shared.web.api import api, load_body
 
-__all__ = ["Defer", "DomainError", "ServiceBase", "api", "event_handler", "load_body"]
+__all__ = ["Defer", "DomainError", "ServiceBase", "api", "event_handler", "load_body", "periodic"]
 
 
 class Runtime(DependencyProvider):
@@ -37,6 +39,7 @@ class Runtime(DependencyProvider):
     relay = OutboxRelay()
     metrics = Metrics()
     database = Database()
+    loops = Loops()
 
     def setup(self):
         self.metrics.gauge("cea_outbox_backlog", "Committed events not yet published",
@@ -55,17 +58,26 @@ class Runtime(DependencyProvider):
 
     def broker_ok(self) -> bool:
         consumer_ok = self.consumer.connected or not self.consumer.handlers
-        relay_ok = self.relay.connected or not self.relay.enabled
+        relay_ok = (self.relay.connected and not self.relay.blocked) or not self.relay.enabled
         return consumer_ok and relay_ok
 
     def readiness(self) -> dict:
+        """Ready: broker and database reachable, migrations applied, and no background
+        loop waiting for a dependency."""
         checks = {"broker": self.broker_ok()}
         try:
             checks["database"] = self.database.ping()
             checks["migrations"] = self.database.migrated()
         except Exception:  # unreachable database: not ready, not a 500
             checks["database"] = checks["migrations"] = False
+        checks["loops"] = not self.loops.waiting_on()
         return checks
+
+    def liveness(self) -> tuple[bool, dict]:
+        """Live unless a background loop stopped beating (wedged): waiting for a
+        dependency is not death, and restarting would not bring it back sooner."""
+        stalled = self.loops.stalled()
+        return not stalled, {"stalled": stalled, "loops": self.loops.report()}
 
 
 class ServiceBase:
@@ -74,14 +86,17 @@ class ServiceBase:
 
     @api("GET", "/health/live", public=True)
     def health_live(self, request):
-        """The process answers."""
-        return {"status": "live"}
+        """The process answers and none of its background loops is wedged."""
+        live, details = self.runtime.liveness()
+        return (200 if live else 503), {"status": "live" if live else "stalled", **details}
 
     @api("GET", "/health/ready", public=True)
     def health_ready(self, request):
-        """Broker and database reachable, migrations applied."""
+        """Broker and database reachable, migrations applied, no loop waiting on them."""
         checks = self.runtime.readiness()
-        return (200 if all(checks.values()) else 503), {"ready": all(checks.values()), "checks": checks}
+        waiting = self.runtime.loops.waiting_on()
+        return (200 if all(checks.values()) else 503), {"ready": all(checks.values()), "checks": checks,
+                                                        "waiting": waiting}
 
     @api("GET", "/metrics", public=True)
     def prometheus_metrics(self, request):

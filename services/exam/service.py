@@ -3,13 +3,12 @@ import logging
 from datetime import timedelta
 
 from nameko.dependency_providers import Config
-from nameko.timer import timer
 from sqlalchemy.exc import IntegrityError
 
 from shared.calendar import program_date, utcnow
 from shared.contracts import billing, learning
 from shared.persistence.group_commit import GroupCommit
-from shared.service import ServiceBase, api, event_handler
+from shared.service import ServiceBase, api, event_handler, periodic
 
 from . import actions, papers, question_bank, schemas
 
@@ -34,7 +33,7 @@ class ExamService(ServiceBase):
     def record_retake_paid(self, tx, event):
         actions.record_retake_paid(tx, event)
 
-    @timer(interval=3600, eager=True)
+    @periodic("PREPARE_INTERVAL_SECONDS", 3600, eager=True)
     def prepare(self):
         """Seed the question bank and generate the coming months' sittings (idempotent;
         a replica doing the same at the same moment wins, the unique keys say so)."""
@@ -48,7 +47,7 @@ class ExamService(ServiceBase):
         except IntegrityError:
             log.info("another replica prepared the bank and sittings first")
 
-    @timer(interval=5)
+    @periodic("CLOSE_INTERVAL_SECONDS", 5)
     def close_due_papers(self):
         """Close papers whose slot ended, record absences (idempotent, restart-safe,
         replica-safe); a batch per transaction, until none is left."""

@@ -1,27 +1,15 @@
 """The learning service: accounts opened by payment, study progress, the completion gate,
 expiry, and the versioned catalog."""
 from nameko.dependency_providers import Config
-from nameko.timer import Timer
 
 from shared.calendar import utcnow
 from shared.contracts import billing, enrollment
 from shared.persistence.group_commit import GroupCommit
-from shared.service import ServiceBase, api, event_handler
+from shared.service import ServiceBase, api, event_handler, periodic
 
 from . import actions, catalogs, schemas
 
 STAFF = ("admin", "learner", "base_operator")
-
-
-class ConfiguredTimer(Timer):
-    """nameko's timer with its interval read from the service config."""
-
-    def __init__(self, key, default, **kwargs):
-        super().__init__(interval=default, **kwargs)
-        self.key = key
-
-    def setup(self):
-        self.interval = float(self.container.config.get(self.key, self.interval))
 
 
 class LearningService(ServiceBase):
@@ -44,7 +32,7 @@ class LearningService(ServiceBase):
     def close_account(self, tx, event):
         actions.close_account(tx, event)
 
-    @ConfiguredTimer.decorator("EXPIRY_INTERVAL_SECONDS", 60)
+    @periodic("EXPIRY_INTERVAL_SECONDS", 60)
     def expire_accounts(self):
         """Expire accounts whose last day has passed, a claimed batch per transaction
         (idempotent, restart-safe, safe with several replicas)."""

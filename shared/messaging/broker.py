@@ -14,15 +14,49 @@ CONNECTION_ERRORS = (OSError, socket.timeout, amqp.exceptions.ConnectionError,
                      amqp.exceptions.AMQPError)
 
 
-def connect(uri: str, *, heartbeat: int = 30, name: str = "cea") -> amqp.Connection:
+def broker_uris(uri: str) -> list[str]:
+    """`AMQP_URI` names one broker, or the nodes of a cluster separated by `;`
+    (kombu's failover form): `amqp://u:p@n1:5672/v;amqp://u:p@n2:5672/v`."""
+    return [u.strip() for u in uri.split(";") if u.strip()]
+
+
+_next_node = 0
+
+
+def connect(uri: str, *, heartbeat: int = 30, name: str = "cea", **callbacks) -> amqp.Connection:
+    """A connection to the first node that answers, trying each in turn from the one
+    after the node used last (so clients spread out and skip a node that is down)."""
+    global _next_node
+    uris = broker_uris(uri)
+    failure: BaseException | None = None
+    for i in range(len(uris)):
+        index = (_next_node + i) % len(uris)
+        try:
+            conn = _connect_one(uris[index], heartbeat, name, callbacks)
+        except CONNECTION_ERRORS as exc:
+            failure = exc
+            continue
+        _next_node = index + 1
+        return conn
+    raise failure
+
+
+def _connect_one(uri: str, heartbeat: int, name: str, callbacks: dict) -> amqp.Connection:
     parts = urlparse(uri)
     vhost = unquote(parts.path[1:]) if parts.path and parts.path != "/" else "/"
     conn = amqp.Connection(
         host=f"{parts.hostname or 'localhost'}:{parts.port or 5672}",
         userid=unquote(parts.username or "guest"), password=unquote(parts.password or "guest"),
         virtual_host=vhost, heartbeat=heartbeat, connect_timeout=10,
-        client_properties={"connection_name": name})
-    conn.connect()
+        client_properties={"connection_name": name}, **callbacks)
+    try:
+        conn.connect()
+    except BaseException:
+        try:
+            conn.collect()
+        except Exception:  # nothing was open
+            pass
+        raise
     return conn
 
 

@@ -26,13 +26,13 @@ from datetime import datetime, timezone
 import eventlet
 from eventlet.event import Event as Signal
 from nameko.extensions import Entrypoint, ProviderCollector, SharedExtension, register_entrypoint
-from sqlalchemy.exc import OperationalError
 
 from shared.contracts import InvalidEvent, decode
 from shared.contracts.envelope import peek_id
 from shared.observability import Metrics
 from shared.persistence.database import Database
 from shared.persistence.transaction import already_handled
+from shared.resilience import DATABASE_OUTAGES, Backoff, Loops, is_database_outage, sleep_while
 
 from . import topology
 from .broker import CONNECTION_ERRORS, ConfirmingPublisher, Outgoing, connect
@@ -75,65 +75,99 @@ class Group:
         self.deliveries = deliveries
 
     def run(self, handler) -> None:
-        """All in one transaction; if a handler fails, once more with a savepoint
-        per event so that only the failing one is left out."""
-        try:
-            self._run(handler, isolate=False)
-        except _HandlerFailed:
-            for d in self.deliveries:
-                d.outcome, d.error = "pending", None
-            self._run(handler, isolate=True)
+        """All in one transaction. If an event's own effect is refused (its handler
+        raised, or the database refused its rows at flush or commit), once more with
+        a savepoint per event so that only that event is left out; if the commit
+        still fails, one transaction per event. A database outage is not an event's
+        fault: it propagates, and the consumer waits and runs the group again."""
+        for isolate in (False, True):
+            self._reset()
+            try:
+                self._run(handler, isolate)
+                return
+            except _EffectRefused:
+                continue
+        self._reset()
+        for d in self.deliveries:
+            self._run_alone(handler, d)
+
+    def _reset(self) -> None:
+        for d in self.deliveries:
+            d.outcome, d.error = "pending", None
 
     def _run(self, handler, isolate: bool) -> None:
-        with self.database.transaction() as tx:
-            seen = already_handled(tx.session, self.database.inbox, self.consumer,
-                                   [d.event.id for d in self.deliveries])
-            for d in self.deliveries:
-                event_id = str(d.event.id)
-                if event_id in seen:
+        try:
+            with self.database.transaction() as tx:
+                seen = already_handled(tx.session, self.database.inbox, self.consumer,
+                                       [d.event.id for d in self.deliveries])
+                for d in self.deliveries:
+                    event_id = str(d.event.id)
+                    if event_id in seen:
+                        d.outcome = "duplicate"
+                        continue
+                    seen.add(event_id)
+                    if isolate:
+                        self._handle_in_savepoint(tx, handler, d)
+                    else:
+                        self._handle(tx, handler, d, isolate_on_refusal=True)
+        except _EffectRefused:
+            raise
+        except Exception as exc:
+            if is_database_outage(exc):
+                raise
+            raise _EffectRefused() from exc  # refused at flush or commit
+
+    def _handle_in_savepoint(self, tx, handler, d: Delivery) -> None:
+        marks = (len(tx.outgoing), len(tx.handled))
+        try:
+            with tx.session.begin_nested():  # its release flushes: refusals land here
+                handler(tx.caused_by(d.event), d.event)
+            tx.mark_handled(self.consumer, d.event)
+            d.outcome = "done"
+        except Exception as exc:
+            if is_database_outage(exc):
+                raise
+            del tx.outgoing[marks[0]:]
+            del tx.handled[marks[1]:]
+            d.outcome, d.error = "failed", exc
+
+    def _run_alone(self, handler, d: Delivery) -> None:
+        try:
+            with self.database.transaction() as tx:
+                if already_handled(tx.session, self.database.inbox, self.consumer, [d.event.id]):
                     d.outcome = "duplicate"
-                    continue
-                seen.add(event_id)
-                if not isolate:
-                    try:
-                        handler(tx.caused_by(d.event), d.event)
-                    except OperationalError:
-                        raise  # the database itself is failing: the whole group waits
-                    except Exception as exc:
-                        raise _HandlerFailed() from exc
-                    tx.mark_handled(self.consumer, d.event)
-                    d.outcome = "done"
-                    continue
-                marks = (len(tx.outgoing), len(tx.handled))
-                try:
-                    with tx.session.begin_nested():
-                        handler(tx.caused_by(d.event), d.event)
-                    tx.mark_handled(self.consumer, d.event)
-                    d.outcome = "done"
-                except OperationalError:
-                    raise
-                except Exception as exc:  # the handler failed this one event
-                    del tx.outgoing[marks[0]:]
-                    del tx.handled[marks[1]:]
-                    d.outcome, d.error = "failed", exc
+                    return
+                self._handle(tx, handler, d, isolate_on_refusal=False)
+        except Exception as exc:
+            if is_database_outage(exc):
+                raise
+            d.outcome, d.error = "failed", exc
+
+    def _handle(self, tx, handler, d: Delivery, isolate_on_refusal: bool) -> None:
+        try:
+            handler(tx.caused_by(d.event), d.event)
+        except Exception as exc:
+            if is_database_outage(exc) or not isolate_on_refusal:
+                raise
+            raise _EffectRefused() from exc
+        tx.mark_handled(self.consumer, d.event)
+        d.outcome = "done"
 
 
-class _HandlerFailed(Exception):
-    """A handler raised in the fast pass: roll back and isolate."""
-
-
-class GroupFailed(Exception):
-    pass
+class _EffectRefused(Exception):
+    """An event's effect was refused in the shared transaction: isolate it."""
 
 
 class EventConsumer(ProviderCollector, SharedExtension):
     database = Database()
     metrics = Metrics()
+    loops = Loops()
 
     def setup(self):
         config = self.container.config
         self.service = self.container.service_name
         self.uri = config["AMQP_URI"]
+        self.heartbeat = int(config.get("AMQP_HEARTBEAT", 30))
         self.batch_size = int(config.get("EVENT_BATCH_SIZE", 200))
         self.prefetch = int(config.get("EVENT_PREFETCH", 400))
         self.idle = float(config.get("EVENT_BATCH_IDLE_SECONDS", 0.005))
@@ -145,6 +179,7 @@ class EventConsumer(ProviderCollector, SharedExtension):
         self._pending = []
         self._running = False
         self._gt = None
+        self._conn = None
         self.connected = False
         self.stats = {"done": 0, "duplicate": 0, "failed": 0, "invalid": 0, "dead_lettered": 0}
 
@@ -158,14 +193,16 @@ class EventConsumer(ProviderCollector, SharedExtension):
             self.handlers[key] = provider
         if self.handlers:
             self._running = True
-            self._gt = self.container.spawn_managed_thread(self._run, identifier="event-consumer")
+            self.loops.register("event-consumer")
+            self._gt = self.container.spawn_managed_thread(self._guarded, identifier="event-consumer")
 
     def unregister_provider(self, provider):
         self.halt()
         super().unregister_provider(provider)
 
     def halt(self):
-        """Stop taking messages; the batch in hand is finished and acknowledged."""
+        """Stop taking messages; the batch in hand is finished and acknowledged, or,
+        while the database is away, released unacknowledged (the broker redelivers)."""
         self._running = False
         if self._gt is not None and eventlet.getcurrent() is not self._gt:
             self._gt.wait()
@@ -177,17 +214,26 @@ class EventConsumer(ProviderCollector, SharedExtension):
 
     # -- the loop ---------------------------------------------------------
 
+    def _guarded(self):
+        try:
+            self._run()
+        except Exception as exc:  # a bug, not an outage: the process must be restarted
+            self.loops.fatal("event-consumer", exc)
+
     def _run(self):
-        backoff = 0.5
+        backoff = Backoff()
         while self._running:
+            self.loops.beat("event-consumer")
             try:
-                conn = connect(self.uri, name=f"{self.service}-consumer:{os.getpid()}")
+                conn = connect(self.uri, name=f"{self.service}-consumer:{os.getpid()}",
+                               heartbeat=self.heartbeat)
             except CONNECTION_ERRORS as exc:
-                log.warning("%s consumer cannot reach the broker: %s", self.service, exc)
-                eventlet.sleep(backoff)
-                backoff = min(backoff * 2, 15)
+                self.loops.waiting("event-consumer", "broker", exc)
+                sleep_while(lambda: self._running, backoff.next())
                 continue
-            backoff = 0.5
+            backoff.reset()
+            self.loops.recovered("event-consumer")
+            self._conn = conn
             try:
                 self._consume(conn)
             except CONNECTION_ERRORS as exc:
@@ -195,6 +241,7 @@ class EventConsumer(ProviderCollector, SharedExtension):
             finally:
                 self.connected = False
                 self._pending = []  # unacked: the broker redelivers them
+                self._conn = None
                 try:
                     conn.collect()
                 except Exception:  # the connection is gone either way
@@ -211,6 +258,7 @@ class EventConsumer(ProviderCollector, SharedExtension):
         channel.basic_consume(topology.service_queue(self.service), callback=self._pending.append)
         self.connected = True
         while self._running:
+            self.loops.beat("event-consumer")
             try:
                 conn.drain_events(timeout=self.idle if self._pending else 1.0)
                 full = len(self._pending) >= self.batch_size
@@ -227,27 +275,49 @@ class EventConsumer(ProviderCollector, SharedExtension):
 
     def _process_batch(self, channel, republisher, messages):
         deliveries = [self._decode(m) for m in messages]
-        acked_upto = None
-        try:
-            for provider, group in self._groups(deliveries):
-                self._run_group(provider, group)
-                acked_upto = group.deliveries[-1].tag
-        except GroupFailed as exc:
-            log.error("%s: batch stopped, the database failed: %s", self.service, exc.__cause__)
-            if acked_upto is not None:
-                self._settle_failures(republisher, [d for d in deliveries if d.tag <= acked_upto])
-                channel.basic_ack(acked_upto, multiple=True)
-            for d in deliveries:
-                if acked_upto is None or d.tag > acked_upto:
-                    channel.basic_reject(d.tag, requeue=True)
-            eventlet.sleep(1.0)  # let the database recover before the redelivery
-            return
+        for provider, group in self._groups(deliveries):
+            if not self._run_until_done(provider, group):
+                return  # stopping while the database is away: released, unacknowledged
         self._settle_failures(republisher, deliveries)
         channel.basic_ack(deliveries[-1].tag, multiple=True)
         tally = Counter((d.event.type if d.event else "?", d.outcome) for d in deliveries)
         for (type_, outcome), count in tally.items():
             self.stats[outcome] = self.stats.get(outcome, 0) + count
             self.metrics.events.labels(type_, outcome).inc(count)
+
+    def _run_until_done(self, provider, group: Group) -> bool:
+        """Run the group; while the database is away, wait (capped backoff, the broker
+        connection kept alive, nothing requeued) and run it again when it is back.
+        False if the service stops meanwhile."""
+        backoff = Backoff()
+        while True:
+            failure = self._run_group(provider, group)
+            if failure is None:
+                self.loops.recovered("event-consumer")
+                return True
+            if not is_database_outage(failure):
+                # Not the events' effects (those are isolated) but the machinery around
+                # them: each event of the group is retried and dead-lettered in turn.
+                log.error("%s: a group of %d events failed: %s", self.service, len(group.deliveries),
+                          failure, exc_info=(type(failure), failure, failure.__traceback__))
+                for d in group.deliveries:
+                    if d.outcome in ("pending", "done"):
+                        d.outcome, d.error = "failed", failure
+                return True
+            self.loops.waiting("event-consumer", "database", failure)
+            deadline = time.monotonic() + backoff.next()
+            while self._running and time.monotonic() < deadline:
+                self._keep_connection(min(0.5, deadline - time.monotonic()))
+            if not self._running:
+                return False
+
+    def _keep_connection(self, seconds: float) -> None:
+        try:
+            self._conn.drain_events(timeout=max(seconds, 0.001))
+        except socket.timeout:
+            pass
+        self._conn.heartbeat_tick()
+        self.loops.beat("event-consumer")
 
     def _decode(self, message) -> Delivery:
         d = Delivery(message)
@@ -275,7 +345,7 @@ class EventConsumer(ProviderCollector, SharedExtension):
         if run:
             yield provider, Group(self.database, self.service, run)
 
-    def _run_group(self, provider, group: Group):
+    def _run_group(self, provider, group: Group) -> BaseException | None:
         done = Signal()
 
         def handle_result(worker_ctx, result, exc_info):
@@ -286,8 +356,7 @@ class EventConsumer(ProviderCollector, SharedExtension):
         self.container.spawn_worker(provider, (group,), {}, handle_result=handle_result,
                                     context_data={"correlation_id": str(first.correlation_id)})
         _, exc_info = done.wait()
-        if exc_info is not None:
-            raise GroupFailed(str(exc_info[1])) from exc_info[1]
+        return exc_info[1] if exc_info is not None else None
 
     # -- retries and dead letters ------------------------------------------
 
@@ -349,6 +418,7 @@ class EventHandler(Entrypoint):
 
     def __init__(self, schema_cls, **kwargs):
         self.contract = schema_cls.contract
+        kwargs.setdefault("expected_exceptions", DATABASE_OUTAGES)
         super().__init__(**kwargs)
 
     def setup(self):

@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 
 from shared.persistence.database import Database
 from shared.persistence.types import utcnow
+from shared.resilience import Backoff, Loops, is_database_outage
 
 from . import topology
 from .broker import (CONNECTION_ERRORS, ConfirmingPublisher, ConfirmTimeout, Outgoing, connect,
@@ -46,6 +47,7 @@ def message_properties(row) -> dict:
 
 class OutboxRelay(SharedExtension):
     database = Database()
+    loops = Loops()
 
     def setup(self):
         config = self.container.config
@@ -59,12 +61,16 @@ class OutboxRelay(SharedExtension):
         self._running = False
         self._gt = None
         self.connected = False
+        self.blocked = None  # the broker's reason while it refuses publishes (an alarm)
+        self.heartbeat = int(config.get("AMQP_HEARTBEAT", 30))
         self.database.on_commit_with_events(self.wake)
+        self.database.publishing_refused = lambda: self.blocked
 
     def start(self):
         if self.enabled:
             self._running = True
-            self._gt = self.container.spawn_managed_thread(self._run, identifier="outbox-relay")
+            self.loops.register("outbox-relay")
+            self._gt = self.container.spawn_managed_thread(self._guarded, identifier="outbox-relay")
 
     def stop(self):
         self._running = False
@@ -86,17 +92,25 @@ class OutboxRelay(SharedExtension):
             self._wakeup.wait()
         self._wakeup = Signal()
 
+    def _guarded(self):
+        try:
+            self._run()
+        except Exception as exc:  # a bug, not an outage: the process must be restarted
+            self.loops.fatal("outbox-relay", exc)
+
     def _run(self):
-        backoff = 0.5
+        backoff = Backoff()
         while self._running:
+            self.loops.beat("outbox-relay")
             try:
-                conn = connect(self.uri, name=self.name)
+                conn = connect(self.uri, name=self.name, heartbeat=self.heartbeat,
+                               on_blocked=self._on_blocked, on_unblocked=self._on_unblocked)
             except CONNECTION_ERRORS as exc:
-                log.warning("outbox relay cannot reach the broker: %s", exc)
-                self._sleep_until_woken(backoff)
-                backoff = min(backoff * 2, 15)
+                self.loops.waiting("outbox-relay", "broker", exc)
+                self._sleep_until_woken(backoff.next())
                 continue
-            backoff = 0.5
+            backoff.reset()
+            self.loops.recovered("outbox-relay")
             self.connected = True
             try:
                 channel = conn.channel()
@@ -105,23 +119,59 @@ class OutboxRelay(SharedExtension):
                 self._pump(conn, ConfirmingPublisher(conn))
             except CONNECTION_ERRORS + (ConfirmTimeout,) as exc:
                 log.warning("outbox relay lost the broker: %s", exc)
+            except _Stopping:
+                pass
             finally:
                 self.connected = False
+                self.blocked = None
                 self._release_claims()
                 try:
                     conn.collect()
                 except Exception:  # the connection is gone either way
                     pass
 
+    def _on_blocked(self, reason):
+        log.warning("the broker refuses publishes: %s", reason)
+        self.blocked = reason or "the broker refuses publishes (resource alarm)"
+
+    def _on_unblocked(self):
+        log.warning("the broker takes publishes again")
+        self.blocked = None
+
+    def _with_database(self, conn, work):
+        """`work()` once the database answers: while it is away, wait with backoff,
+        keeping the broker connection alive (what is in flight stays in flight)."""
+        backoff = Backoff()
+        while True:
+            try:
+                result = work()
+                self.loops.recovered("outbox-relay")
+                return result
+            except Exception as exc:
+                if not is_database_outage(exc):
+                    raise
+                if not self._running:
+                    raise _Stopping() from exc
+                self.loops.waiting("outbox-relay", "database", exc)
+            deadline = time.monotonic() + backoff.next()
+            while time.monotonic() < deadline and self._running:
+                try:
+                    conn.drain_events(timeout=min(0.5, max(deadline - time.monotonic(), 0.001)))
+                except socket.timeout:
+                    pass
+                conn.heartbeat_tick()
+
     def _pump(self, conn, publisher: ConfirmingPublisher):
         """Keep up to `window` events in flight; mark them as their confirms come."""
         settled_at = time.monotonic()
         confirmed, failed = [], []
         while self._running:
+            self.loops.beat("outbox-relay")
             claimed = 0
             room = self.window - publisher.in_flight
-            if room >= min(self.batch_size, self.window // 4):
-                rows = self._claim(min(room, self.batch_size))
+            # While the broker refuses publishes (an alarm), publish nothing more.
+            if not self.blocked and room >= min(self.batch_size, self.window // 4):
+                rows = self._with_database(conn, lambda: self._claim(min(room, self.batch_size)))
                 claimed = len(rows)
                 publisher.publish([
                     Outgoing(key=row.seq, body=row.body.encode("utf-8"), exchange=topology.EXCHANGE,
@@ -140,12 +190,30 @@ class OutboxRelay(SharedExtension):
             idle = not claimed and not publisher.in_flight
             if (confirmed or failed) and (idle or len(confirmed) >= self.batch_size
                                           or time.monotonic() - settled_at > 0.05):
-                self._mark_published(confirmed, failed)
+                self._with_database(conn, lambda: self._mark_published(confirmed, failed))
                 confirmed, failed = [], []
                 settled_at = time.monotonic()
             if idle:
                 self._sleep_until_woken(self.poll_seconds)
                 keep_alive(conn)
+        self._settle_before_stopping(conn, publisher, confirmed, failed)
+
+    def _settle_before_stopping(self, conn, publisher, confirmed, failed):
+        """SIGTERM: wait a moment for the confirms in flight and record them; what is
+        still unconfirmed is released by the caller (published again later, and the
+        consumers' inboxes absorb a duplicate)."""
+        deadline = time.monotonic() + 3.0
+        while publisher.in_flight and time.monotonic() < deadline:
+            try:
+                conn.drain_events(timeout=0.1)
+            except socket.timeout:
+                pass
+        more_confirmed, more_failed = publisher.take_settled()
+        if confirmed + more_confirmed or failed + more_failed:
+            try:
+                self._mark_published(confirmed + more_confirmed, failed + more_failed)
+            except Exception as exc:  # published again later; inboxes absorb it
+                log.warning("outbox relay could not record its last confirms: %s", exc)
 
     def _claim(self, limit: int):
         outbox = self.database.outbox
@@ -185,6 +253,10 @@ class OutboxRelay(SharedExtension):
                              .where(outbox.c.published_at.is_(None)).values(claimed_until=None))
         except Exception as exc:  # the lease runs out anyway
             log.warning("outbox relay could not release its claims: %s", exc)
+
+
+class _Stopping(Exception):
+    """Stopping while the database is away: what is in flight is released."""
 
 
 def _chunks(items, size=500):

@@ -1,6 +1,6 @@
 """The operator's command line.
 
-    python -m shared.ops start | stop | migrate
+    python -m shared.ops start | stop | status | migrate
     python -m shared.ops queues                        depth, consumers, rates, dead letters
     python -m shared.ops dead-letters list SERVICE
     python -m shared.ops dead-letters show SERVICE EVENT_ID
@@ -8,7 +8,7 @@
     python -m shared.ops dead-letters discard SERVICE EVENT_ID
     python -m shared.ops trace CORRELATION_ID          one learner's journey across services
     python -m shared.ops demo                          one learner end to end (services running)
-    python -m shared.ops serve SERVICE                 exec `nameko run` for one service (containers)
+    python -m shared.ops serve SERVICE                 run one service in this process (containers)
 
 AMQP_URI and RABBIT_API (management API, default http://guest:guest@localhost:15672/api)
 say where the broker is; OPERATOR_TOKEN is the bearer token for the services (in
@@ -136,6 +136,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("start")
     sub.add_parser("stop")
+    sub.add_parser("status")
     sub.add_parser("migrate")
     sub.add_parser("queues")
     sub.add_parser("demo")
@@ -155,6 +156,7 @@ def main(argv=None) -> int:
     if args.command == "dead-letters" and args.action != "list" and not (args.event_id or args.all):
         parser.error("give an EVENT_ID (or --all for replay/discard)")
     handlers = {"start": lambda a: local.start(), "stop": lambda a: local.stop(),
+                "status": lambda a: local.status(),
                 "migrate": lambda a: local.migrate() or 0, "queues": queues,
                 "dead-letters": dead_letters, "trace": trace, "demo": _demo}
     return handlers[args.command](args)

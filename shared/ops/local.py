@@ -1,14 +1,21 @@
-"""Running the five services on this machine: `make run` / `make stop`.
+"""Running the system on this machine: `make run` / `make stop` / `make status`.
 
-Each service is its own `nameko run` process with its own SQLite database under
-var/db (or PostgreSQL when <SERVICE>_DATABASE_URL is set), logs under var/log."""
+Each service is its own process (`python -m shared.runner`), with its own SQLite
+database under var/db (or PostgreSQL when <SERVICE>_DATABASE_URL is set) and its log
+under var/log. The processes run under supervisord (a `Stack`): a process that
+exits is started again, and the watchdog (`shared/ops/watchdog.py`) restarts one
+that no longer answers /health/live. `make run` on a running stack starts what is
+not running and restarts what does not answer, instead of calling it running.
+The chaos suite runs its own stacks, in other folders, with the same class.
+"""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
+import xmlrpc.client
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -32,17 +39,23 @@ def load_dev_env(path: Path = ROOT / "deploy" / "dev.env") -> None:
             os.environ.setdefault(key.strip(), value.strip())
 
 
-def port_of(service: str) -> int:
-    address = os.environ.get(f"{service.upper()}_HTTP", f"0.0.0.0:{SERVICES[service][1]}")
+def port_of(service: str, env=os.environ) -> int:
+    address = env.get(f"{service.upper()}_HTTP", f"0.0.0.0:{SERVICES[service][1]}")
     return int(address.rsplit(":", 1)[-1])
 
 
-def url_of(service: str) -> str:
-    return f"http://127.0.0.1:{port_of(service)}"
+def url_of(service: str, env=os.environ) -> str:
+    return f"http://127.0.0.1:{port_of(service, env)}"
 
 
 def database_url(service: str) -> str:
     return os.environ.get(f"{service.upper()}_DATABASE_URL", f"sqlite:///var/db/{service}.sqlite3")
+
+
+def service_command(service: str, config: str | None = None) -> list[str]:
+    """The one way a service process starts: here, in the image, in the tests."""
+    return [sys.executable, "-m", "shared.runner", "--config", config or f"services/{service}/config.yaml",
+            f"services.{service}.service:{SERVICES[service][0]}"]
 
 
 def check_broker() -> bool:
@@ -70,17 +83,182 @@ def migrate() -> None:
         print(f"  {service:<12} migrated ({database_url(service)})")
 
 
-def _pid_file(service: str) -> Path:
-    return VAR / "run" / f"{service}.pid"
+@dataclass
+class Program:
+    name: str
+    command: list[str]
+    live: str | None = None   # its liveness URL, for the watchdog
+    ready: str | None = None  # its readiness URL, waited for at start
 
 
-def running_pid(service: str) -> int | None:
+class Stack:
+    """The processes of one system on this machine, kept running by supervisord."""
+
+    def __init__(self, var: Path, programs: list[Program], env: dict | None = None,
+                 watchdog_failures: int = 3, watchdog_grace: float = 30.0):
+        self.var, self.programs, self.env = Path(var), programs, dict(env or os.environ)
+        self.watchdog = (watchdog_failures, watchdog_grace)
+        self.conf = self.var / "run" / "supervisord.conf"
+        self.socket = self.var / "run" / "supervisor.sock"
+
+    # -- supervisord -----------------------------------------------------------
+
+    def rpc(self):
+        from supervisor import childutils
+        return childutils.getRPCInterface({"SUPERVISOR_SERVER_URL": f"unix://{self.socket}"})
+
+    def supervisor_running(self) -> bool:
+        try:
+            return self.rpc().supervisor.getState()["statename"] == "RUNNING"
+        except (OSError, xmlrpc.client.Fault):
+            return False
+
+    def write_config(self) -> None:
+        for d in ("run", "log"):
+            (self.var / d).mkdir(parents=True, exist_ok=True)
+        failures, grace = self.watchdog
+        checks = " ".join(f"{p.name}={p.live}" for p in self.programs if p.live)
+        sections = [f"""[supervisord]
+logfile={self.var}/log/supervisord.log
+pidfile={self.var}/run/supervisord.pid
+childlogdir={self.var}/log
+directory={ROOT}
+
+[unix_http_server]
+file={self.socket}
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://{self.socket}
+
+[eventlistener:watchdog]
+command={sys.executable} -m shared.ops.watchdog --failures {failures} --grace {grace} {checks}
+events=TICK_5
+autorestart=true
+stderr_logfile={self.var}/log/watchdog.log
+"""]
+        for p in self.programs:
+            sections.append(f"""[program:{p.name}]
+command={" ".join(p.command)}
+directory={ROOT}
+autostart=true
+autorestart=true
+startsecs=2
+startretries=1000
+stopsignal=TERM
+stopwaitsecs=15
+stopasgroup=true
+killasgroup=true
+redirect_stderr=true
+stdout_logfile={self.var}/log/{p.name}.log
+stdout_logfile_maxbytes=50MB
+stdout_logfile_backups=2
+""")
+        self.conf.write_text("\n".join(sections).replace("%", "%%"))
+
+    def up(self, say=print) -> None:
+        """Start supervisord, or bring a running one in line: start what is not
+        running, restart what does not answer its liveness probe."""
+        self.write_config()
+        if not self.supervisor_running():
+            self.socket.unlink(missing_ok=True)
+            env = {**self.env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+            subprocess.run([sys.executable, "-m", "supervisor.supervisord", "-c", str(self.conf)],
+                           cwd=ROOT, env=env, check=True)
+            self._wait(self.supervisor_running, 20, "supervisord did not start")
+            say(f"  supervisor   started (pid {self.supervisor_pid()})")
+            return
+        rpc = self.rpc()
+        added, changed, removed = rpc.supervisor.reloadConfig()[0]
+        for name in changed + removed:
+            rpc.supervisor.stopProcessGroup(name)
+            rpc.supervisor.removeProcessGroup(name)
+        for name in added + changed:
+            rpc.supervisor.addProcessGroup(name)
+        for p in self.programs:
+            info = rpc.supervisor.getProcessInfo(p.name)
+            if info["statename"] not in ("RUNNING", "STARTING"):
+                say(f"  {p.name:<12} was {info['statename'].lower()}: starting it")
+                rpc.supervisor.startProcess(p.name, False)
+            elif info["statename"] == "RUNNING" and p.live and not _answers(p.live):
+                say(f"  {p.name:<12} runs but does not answer {p.live}: restarting it")
+                rpc.supervisor.stopProcess(p.name, True)
+                rpc.supervisor.startProcess(p.name, False)
+
+    def down(self) -> None:
+        if not self.supervisor_running():
+            return
+        pid = self.supervisor_pid()
+        try:
+            self.rpc().supervisor.shutdown()
+        except (OSError, xmlrpc.client.Fault):
+            pass
+        if pid:
+            self._wait(lambda: not _alive(pid), 60, "supervisord did not stop")
+
+    def supervisor_pid(self) -> int | None:
+        try:
+            return int((self.var / "run" / "supervisord.pid").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    # -- the programs ---------------------------------------------------------
+
+    def status(self) -> dict[str, dict]:
+        return {p["name"]: p for p in self.rpc().supervisor.getAllProcessInfo()}
+
+    def pid(self, name: str) -> int:
+        return self.rpc().supervisor.getProcessInfo(name)["pid"]
+
+    def signal(self, name: str, signame: str) -> None:
+        self.rpc().supervisor.signalProcess(name, signame)
+
+    def wait_ready(self, timeout: float = 90.0) -> list[str]:
+        """Wait until every program answers its readiness probe; those that did not."""
+        pending = [p for p in self.programs if p.ready]
+        deadline = time.monotonic() + timeout
+        while pending and time.monotonic() < deadline:
+            pending = [p for p in pending if not _answers(p.ready)]
+            if pending:
+                time.sleep(0.2)  # polling readiness, not synchronising tests
+        return [p.name for p in pending]
+
+    @staticmethod
+    def _wait(condition, seconds, message):
+        deadline = time.monotonic() + seconds
+        while not condition():
+            if time.monotonic() > deadline:
+                raise RuntimeError(message)
+            time.sleep(0.1)
+
+
+def _answers(url: str) -> bool:
     try:
-        pid = int(_pid_file(service).read_text())
+        return requests.get(url, timeout=3).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
         os.kill(pid, 0)
-        return pid
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return None
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is not alive
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def service_programs(env=os.environ) -> list[Program]:
+    return [Program(service, service_command(service), live=url_of(service, env) + "/health/live",
+                    ready=url_of(service, env) + "/health/ready") for service in SERVICES]
+
+
+def default_stack() -> Stack:
+    return Stack(VAR, service_programs())
 
 
 def start() -> int:
@@ -93,68 +271,51 @@ def start() -> int:
         return 1
     print("Migrating:")
     migrate()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    nameko = str(Path(sys.executable).parent / "nameko")
-    started = {}
-    for service, (cls, _) in SERVICES.items():
-        if running_pid(service):
-            print(f"  {service:<12} already running (pid {running_pid(service)})")
-            continue
-        with open(VAR / "log" / f"{service}.log", "ab") as log:
-            proc = subprocess.Popen(
-                [nameko, "run", "--config", f"services/{service}/config.yaml",
-                 f"services.{service}.service:{cls}"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        _pid_file(service).write_text(str(proc.pid))
-        started[service] = proc
-    deadline = time.monotonic() + 90
-    pending = set(SERVICES)
-    while pending and time.monotonic() < deadline:
-        for service in list(pending):
-            exited = service in started and started[service].poll() is not None
-            if exited or running_pid(service) is None:
-                print(f"{service} exited; see var/log/{service}.log:", file=sys.stderr)
-                print((VAR / "log" / f"{service}.log").read_text()[-2000:], file=sys.stderr)
-                stop()
-                return 1
-            try:
-                if requests.get(url_of(service) + "/health/ready", timeout=2).status_code == 200:
-                    pending.discard(service)
-            except requests.RequestException:
-                pass
-        time.sleep(0.2)  # polling the services' readiness, not synchronising tests
-    if pending:
-        print(f"not ready after 90 s: {', '.join(sorted(pending))}; see var/log/", file=sys.stderr)
+    stack = default_stack()
+    stack.up()
+    not_ready = stack.wait_ready()
+    if not_ready:
+        for name in not_ready:
+            log = VAR / "log" / f"{name}.log"
+            print(f"{name} is not ready after 90 s; the end of {log}:", file=sys.stderr)
+            print(log.read_text()[-2000:] if log.exists() else "(no log)", file=sys.stderr)
+        stack.down()
         return 1
-    print("\nRunning (make stop to stop; logs in var/log/):")
+    print("\nRunning under supervisord (make status, make stop; logs in var/log/):")
+    states = stack.status()
     for service in SERVICES:
-        print(f"  {service:<12} {url_of(service)}/{service}/openapi.json   pid {running_pid(service)}")
+        print(f"  {service:<12} {url_of(service)}/{service}/openapi.json   pid {states[service]['pid']}")
+    return 0
+
+
+def status() -> int:
+    load_dev_env()
+    stack = default_stack()
+    if not stack.supervisor_running():
+        print("not running (make run)")
+        return 1
+    states = stack.status()
+    for p in stack.programs:
+        info = states.get(p.name, {})
+        live = "answers" if p.live and _answers(p.live) else "does not answer"
+        print(f"  {p.name:<12} {info.get('statename', '?'):<9} pid {info.get('pid', '-'):<7} {live}")
     return 0
 
 
 def serve(service: str) -> int:
-    """Replace this process with the service's `nameko run` (the container entrypoint)."""
-    cls = SERVICES[service][0]
+    """Replace this process with the service (the container entrypoint)."""
     os.chdir(ROOT)
-    nameko = str(Path(sys.executable).parent / "nameko")
-    os.execv(nameko, [nameko, "run", "--config", f"services/{service}/config.yaml",
-                      f"services.{service}.service:{cls}"])
+    command = service_command(service)
+    os.execv(command[0], command)
 
 
 def stop() -> int:
+    load_dev_env()
+    stack = default_stack()
+    if not stack.supervisor_running():
+        print("  nothing running")
+        return 0
+    stack.down()
     for service in SERVICES:
-        pid = running_pid(service)
-        if pid is None:
-            continue
-        os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.1)
-        else:
-            os.kill(pid, signal.SIGKILL)
-        _pid_file(service).unlink(missing_ok=True)
         print(f"  {service:<12} stopped")
     return 0

@@ -10,10 +10,13 @@ import importlib
 import logging
 from contextlib import contextmanager, nullcontext
 
+import eventlet
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider, SharedExtension
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from shared.errors import Unavailable
 
 from . import migrations
 from .engine import is_sqlite, make_engine
@@ -26,6 +29,8 @@ class Database(SharedExtension):
     def __init__(self):
         super().__init__()
         self._commit_listeners = []  # filled by sibling extensions' setup, which may run first
+        # Set by the outbox relay: the broker's reason while it refuses publishes.
+        self.publishing_refused = lambda: None
 
     def setup(self):
         self.package = self.container.service_cls.__module__.rsplit(".", 1)[0]
@@ -56,10 +61,19 @@ class Database(SharedExtension):
             with Session(self.write_engine, expire_on_commit=False) as session:
                 tx = Transaction(session, self.producer, cause=cause)
                 yield tx
+                self._refuse_if_broker_refuses(tx)
                 tx.write_messaging_rows(self.outbox, self.inbox)
                 session.commit()
         if tx.outgoing:
             self.notify_committed()
+
+    def _refuse_if_broker_refuses(self, tx) -> None:
+        """While the broker refuses publishes (a memory or disk alarm), a request that
+        would cause events is refused (503) rather than growing the outbox without
+        bound; events being handled still commit (their queue is bounded)."""
+        if tx.outgoing and tx.cause is None and (reason := self.publishing_refused()):
+            raise Unavailable(f"the message broker refuses new messages for now ({reason}); "
+                              "nothing was recorded, retry shortly")
 
     def notify_committed(self):
         for listener in self._commit_listeners:
@@ -70,9 +84,10 @@ class Database(SharedExtension):
         with Session(self.engine) as session:
             yield session
 
-    def ping(self) -> bool:
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+    def ping(self, timeout: float = 3.0) -> bool:
+        with eventlet.Timeout(timeout, TimeoutError(f"the database did not answer in {timeout} s")):
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
         return True
 
     def migrated(self) -> bool:

@@ -2,17 +2,27 @@
 
 SQLite is put in WAL mode with transactions begun by us (BEGIN IMMEDIATE for
 writers) so that savepoints work and a writer takes the lock up front instead of
-failing on upgrade. PostgreSQL goes through psycopg2 made cooperative under
-eventlet (psycogreen), so a query waits without blocking the other greenlets.
+failing on upgrade. Another process holding the write lock is waited for in short
+green sleeps, not in SQLite's busy handler, which would freeze every greenlet of
+the process (probes and heartbeats included) for as long as the lock is held.
+PostgreSQL goes through psycopg2 made cooperative under eventlet (psycogreen), so a
+query waits without blocking the other greenlets; a lost server is noticed by the
+connect timeout and TCP keepalives instead of hanging a loop.
 """
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
+import eventlet
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
-SQLITE_BUSY_MS = 30_000
+SQLITE_BUSY_MS = 30_000     # how long a writer waits for another process's lock in all
+SQLITE_SPIN_MS = 20         # ... of which at most this long inside SQLite at a time
+POSTGRES_CONNECT = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10,
+                    "keepalives_interval": 5, "keepalives_count": 3}
 
 
 def _green_psycopg2() -> None:
@@ -30,7 +40,8 @@ def make_engine(url: str) -> Engine:
         _green_psycopg2()
         # SQLAlchemy 2.1 defaults to psycopg 3; psycopg2 is the one made green here.
         parsed = parsed.set(drivername="postgresql+psycopg2")
-        return create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                             pool_timeout=10, connect_args=POSTGRES_CONNECT)
     raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
 
 
@@ -48,13 +59,26 @@ def _sqlite_engine(url, parsed) -> Engine:
         # FULL: a commit survives power loss too, not only a killed process.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_SPIN_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
         write = conn.get_execution_options().get("cea_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+        deadline = time.monotonic() + SQLITE_BUSY_MS / 1000
+        pause = 0.005
+        while True:
+            try:
+                conn.exec_driver_sql(begin)
+                return
+            except Exception as exc:  # SQLAlchemy wraps it; look at what SQLite said
+                locked = isinstance(getattr(exc, "orig", None), sqlite3.OperationalError) \
+                    and "locked" in str(exc.orig)
+                if not locked or time.monotonic() > deadline:
+                    raise
+            eventlet.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
     return engine
 

@@ -22,10 +22,11 @@ import logging
 
 import eventlet
 from eventlet.event import Event
-from eventlet.queue import LightQueue
+from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 
 from shared.observability import Metrics
+from shared.resilience import Loops, is_database_outage
 
 from .database import Database
 
@@ -42,6 +43,7 @@ class _Write:
 class GroupCommit(DependencyProvider):
     database = Database()
     metrics = Metrics()
+    loops = Loops()
 
     def __init__(self, name: str, *, window_setting: str | None = None, window: float = 0.0,
                  batch: int = 200):
@@ -55,8 +57,13 @@ class GroupCommit(DependencyProvider):
         self.largest_batch = 0  # for operators and tests: does grouping happen?
         self._gt = None
 
+    @property
+    def loop_name(self) -> str:
+        return f"group-commit-{self.name}"
+
     def start(self):
-        self._gt = self.container.spawn_managed_thread(self._run, identifier=f"group-commit-{self.name}")
+        self.loops.register(self.loop_name)
+        self._gt = self.container.spawn_managed_thread(self._guarded, identifier=self.loop_name)
 
     def stop(self):
         # Nameko stops dependencies after the workers that wait here have finished.
@@ -78,14 +85,35 @@ class GroupCommit(DependencyProvider):
             raise outcome
         return outcome
 
+    def _guarded(self):
+        try:
+            self._run()
+        except Exception as exc:  # a bug, not an outage: the process must be restarted
+            self.loops.fatal(self.loop_name, exc)
+
     def _run(self):
         while True:
-            batch = [self.queue.get()]
+            self.loops.beat(self.loop_name)
+            waiting = self.loops.is_waiting(self.loop_name)
+            try:
+                batch = [self.queue.get(timeout=1 if waiting else 5)]
+            except Empty:
+                if waiting:  # no write came to find out: ask the database itself
+                    self._probe()
+                continue
             if self.window:
                 eventlet.sleep(self.window)
             while len(batch) < self.batch and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             self._commit(sorted(batch, key=lambda w: w.key))
+
+    def _probe(self) -> None:
+        try:
+            self.database.ping()
+        except Exception as exc:
+            self.loops.waiting(self.loop_name, "database", exc)
+        else:
+            self.loops.recovered(self.loop_name)
 
     def _commit(self, batch: list[_Write]) -> None:
         self.largest_batch = max(self.largest_batch, len(batch))
@@ -101,8 +129,12 @@ class GroupCommit(DependencyProvider):
                         del tx.outgoing[mark:]
                         outcomes.append((exc, True))
             self.metrics.group_commit_size.labels(self.name).observe(len(batch))
+            self.loops.recovered(self.loop_name)
         except Exception as exc:  # the commit itself failed: nothing of the batch holds
-            log.exception("group commit %s of %d writes failed", self.name, len(batch))
+            if is_database_outage(exc):  # each caller answers 503; the next batch tries again
+                self.loops.waiting(self.loop_name, "database", exc)
+            else:
+                log.exception("group commit %s of %d writes failed", self.name, len(batch))
             outcomes = [(exc, True)] * len(batch)
         for write, outcome in zip(batch, outcomes):
             write.done.send(outcome)

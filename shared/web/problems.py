@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from shared import errors
+from shared.resilience import is_database_outage
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class TooManyRequests(HttpProblem):
 
 # The one table: domain kinds of refusal -> HTTP status.
 STATUS_BY_KIND = [
+    (errors.Unavailable, 503),
     (errors.NotFound, 404),
     (errors.NotPermitted, 403),
     (errors.InvalidInput, 422),
@@ -64,11 +66,17 @@ STATUS_BY_KIND = [
 ]
 
 
+RETRY_AFTER_SECONDS = 5
+
+
 def problem(status: int, slug: str, title: str, detail: str, **extra) -> Response:
     body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
-    return Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
-                    content_type=CONTENT_TYPE)
+    response = Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
+                        content_type=CONTENT_TYPE)
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def from_exception(exc: BaseException) -> Response:
@@ -77,6 +85,10 @@ def from_exception(exc: BaseException) -> Response:
             return problem(status or exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
     if isinstance(exc, HTTPException):
         return from_http_exception(exc)
+    if is_database_outage(exc):
+        log.warning("answered 503, the database is unavailable: %s", str(exc).splitlines()[0][:200])
+        return problem(503, errors.Unavailable.slug, errors.Unavailable.title,
+                       "The service's database is unavailable; nothing was recorded. Retry shortly.")
     log.exception("unexpected error answering a request", exc_info=exc)
     return problem(500, "internal-error", "Internal error",
                    "The service failed to answer; this is a bug and has been logged.")

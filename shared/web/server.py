@@ -2,8 +2,10 @@
 routing errors, bearer-token verification and a per-client rate limiter."""
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
+import eventlet
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -11,6 +13,7 @@ from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request
 
+from shared.settings import CannotStart
 from shared.tokens import TokenVerifier
 
 from .problems import from_http_exception
@@ -42,6 +45,28 @@ class ApiServer(WebServer):
         self.verifier = TokenVerifier(pems)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.trust_forwarded_for = str(config.get("TRUST_FORWARDED_FOR", "false")).lower() == "true"
+
+    def start(self):
+        """nameko's start, but the port is bound without SO_REUSEPORT: a second
+        process on a taken port fails plainly instead of sharing it with the first."""
+        if not self._starting:
+            self._starting = True
+            try:
+                self._sock = eventlet.listen(self.bind_addr, reuse_port=False)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                host, port = self.bind_addr
+                raise CannotStart(f"the HTTP address {host}:{port} is taken by another process "
+                                  f"(is this service already running?)") from None
+            self._sock.settimeout(None)
+            self._serv = self.get_wsgi_server(self._sock, self.get_wsgi_app())
+            self._gt = self.container.spawn_managed_thread(self.run)
+
+    def stop(self):
+        super().stop()
+        if self._sock is not None:
+            self._sock.close()  # the port is free as soon as the service stops
 
     def get_wsgi_app(self):
         return _ProblemWsgiApp(self)

@@ -1,6 +1,6 @@
 """Importing a 100,000-line bank statement through the running billing service.
 
-The billing service runs as its own process (`nameko run`, SQLite file by default,
+The billing service runs as its own process (`python -m shared.runner`, SQLite file by default,
 or PostgreSQL with --postgres). Its database is seeded directly with the open
 orders the statement pays (opening 100,000 orders through `enrollment.enrolled`
 would measure the event path, which the hop benchmark already does, not the

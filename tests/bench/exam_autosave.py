@@ -1,5 +1,5 @@
 """Autosave at a national sitting's rate: 20,000 candidates saving every 30 s is
-about 670 saves/s. The exam service runs in its own process (`nameko run`, SQLite)
+about 670 saves/s. The exam service runs in its own process (`python -m shared.runner`, SQLite)
 on a sitting seeded through its models; a load generator in another process sends
 PUT /exam/papers/<paper>/answers/<n> over keep-alive connections.
 

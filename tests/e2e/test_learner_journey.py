@@ -1,4 +1,4 @@
-"""End to end: the five services as separate `nameko run` processes, one learner
+"""End to end: the five services as separate processes (`python -m shared.runner`), one learner
 driven from enrollment to a publicly verified certificate over HTTP only."""
 import pytest
 

@@ -54,8 +54,11 @@ def test_roles_are_enforced_from_the_token(all_services):
 def test_probes_and_metrics(all_services):
     for name in NAMES:
         client = all_services.anonymous(name)
-        assert client.get("/health/live").json() == {"status": "live"}
+        live = client.get("/health/live").json()
+        assert live["status"] == "live" and live["stalled"] == []
+        assert {"event-consumer", "outbox-relay"} <= set(live["loops"])
         ready = client.get("/health/ready").json()
-        assert ready == {"ready": True, "checks": {"broker": True, "database": True, "migrations": True}}
+        assert ready == {"ready": True, "waiting": {},
+                         "checks": {"broker": True, "database": True, "migrations": True, "loops": True}}
         metrics = client.get("/metrics").text
         assert "cea_outbox_backlog" in metrics and "cea_http_requests_total" in metrics

@@ -1,4 +1,4 @@
-"""Two learning replicas (separate `nameko run` processes on one database) expire a
+"""Two learning replicas (separate service processes on one database) expire a
 backlog of ended accounts together: each account expires exactly once."""
 from collections import Counter
 from datetime import timedelta

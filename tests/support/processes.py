@@ -1,5 +1,5 @@
-"""Services as separate operating-system processes (`nameko run`), for the tests
-that kill them and for the end-to-end journey."""
+"""Services as separate operating-system processes (`python -m shared.runner`, as
+they run in production), for the tests that kill them and for the end-to-end journey."""
 from __future__ import annotations
 
 import os
@@ -15,7 +15,7 @@ import yaml
 from tests.support.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMEKO = str(Path(sys.executable).parent / "nameko")
+RUNNER = [sys.executable, "-m", "shared.runner"]
 
 
 def free_port() -> int:
@@ -42,7 +42,7 @@ class ServiceProcess:
         self.config_path.write_text(yaml.safe_dump(self.config, allow_unicode=True))
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([NAMEKO, "run", "--config", str(self.config_path), self.target],
+            self.process = subprocess.Popen([*RUNNER, "--config", str(self.config_path), self.target],
                                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         if wait_ready:
             self.wait_ready()
@@ -64,13 +64,15 @@ class ServiceProcess:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=30)
 
-    def stop(self) -> None:
+    def stop(self) -> int | None:
+        """SIGTERM, as an orchestrator stops it; the exit status."""
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+        return self.process.returncode if self.process else None
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
