@@ -18,8 +18,8 @@ keys: venv
 	@$(PY) -m shared.tokens keys
 	@$(PY) -m services.certificate.signing keys
 
-run: venv keys            ## start the five services (RabbitMQ must be reachable)
-	@$(PY) -m shared.ops start
+run: venv keys            ## start the services and the gateway [POSTGRES=1: on PostgreSQL]
+	@CEA_POSTGRES=$(POSTGRES) $(PY) -m shared.ops start
 
 stop: venv
 	@$(PY) -m shared.ops stop

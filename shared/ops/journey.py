@@ -193,6 +193,13 @@ class Journey:
         return steps
 
 
+def requests_ok(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=3).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def demo() -> int:
     """`make demo`: one learner through the services `make run` started."""
     import os
@@ -202,7 +209,9 @@ def demo() -> int:
     from .__main__ import print_journey
 
     console = Console(width=max(Console().width, 110))
-    urls = Services(*(local.url_of(s) for s in local.SERVICES))
+    gateway = local.local_gateway()
+    through_gateway = requests_ok(gateway.health_url)
+    urls = Services(*((gateway.url if through_gateway else local.url_of(s)) for s in local.SERVICES))
     secret = dict(p.split(":", 1) for p in os.environ["BILLING_QR_PROVIDER_SECRETS"].split(","))["wechat_pay"]
     private_key = (local.VAR / "keys" / "jwt-private.pem").read_bytes()
     journey = Journey(urls, private_key, secret, log=lambda s: console.print(f"  • {s}"))
@@ -212,6 +221,8 @@ def demo() -> int:
     except requests.RequestException:
         console.print("[red]The services are not running: `make run` first.[/]")
         return 1
+    console.print(f"Through the gateway at {gateway.url}" if through_gateway else
+                  "The gateway does not answer: calling each service on its own port")
     started = time.monotonic()
     journey.ensure_base()
     outcome = journey.run()

@@ -11,6 +11,7 @@ The chaos suite runs its own stacks, in other folders, with the same class.
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -19,6 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+
+from . import infra
+from .gateway import DEFAULT_ORIGINS, INSTALL_HINT, Gateway, GatewaySettingError, listen_address, \
+    nginx_binary, parse_origins
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var"
@@ -141,7 +146,7 @@ stderr_logfile={self.var}/log/watchdog.log
 """]
         for p in self.programs:
             sections.append(f"""[program:{p.name}]
-command={" ".join(p.command)}
+command={shlex.join(p.command)}
 directory={ROOT}
 autostart=true
 autorestart=true
@@ -257,8 +262,28 @@ def service_programs(env=os.environ) -> list[Program]:
                     ready=url_of(service, env) + "/health/ready") for service in SERVICES]
 
 
-def default_stack() -> Stack:
-    return Stack(VAR, service_programs())
+def local_gateway(env=os.environ) -> Gateway:
+    """The gateway in front of the services `make run` starts, written under var/gateway."""
+    return Gateway(VAR / "gateway", listen_address(env),
+                   {service: f"127.0.0.1:{port_of(service, env)}" for service in SERVICES},
+                   parse_origins(env.get("GATEWAY_CORS_ORIGINS", DEFAULT_ORIGINS)))
+
+
+def gateway_program(gateway: Gateway) -> Program | None:
+    """nginx as one more program of the stack, when it is installed."""
+    nginx = nginx_binary()
+    if nginx is None:
+        return None
+    return Program("gateway", gateway.command(nginx), live=gateway.health_url, ready=gateway.health_url)
+
+
+def default_stack(env=os.environ) -> Stack:
+    programs = service_programs(env)
+    try:
+        gateway = gateway_program(local_gateway(env))
+    except GatewaySettingError:  # `make run` says so; status and stop go on without it
+        gateway = None
+    return Stack(VAR, programs + ([gateway] if gateway else []))
 
 
 def start() -> int:
@@ -267,8 +292,26 @@ def start() -> int:
         (VAR / d).mkdir(parents=True, exist_ok=True)
     from shared.tokens import ensure_dev_keys
     ensure_dev_keys(VAR / "keys")
+    postgres = os.environ.get("CEA_POSTGRES", "") not in ("", "0")
+    if not infra.ensure(os.environ, list(SERVICES), postgres=postgres):
+        return 1
+    if postgres:
+        for service in SERVICES:
+            os.environ.setdefault(f"{service.upper()}_DATABASE_URL", infra.postgres_url(service))
     if not check_broker():
         return 1
+    try:
+        gateway = local_gateway()
+    except GatewaySettingError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    nginx = nginx_binary()
+    if nginx:
+        gateway.write()
+        problem = gateway.check(nginx)
+        if problem:
+            print(f"the gateway's configuration does not pass `nginx -t`:\n{problem}", file=sys.stderr)
+            return 1
     print("Migrating:")
     migrate()
     stack = default_stack()
@@ -285,6 +328,11 @@ def start() -> int:
     states = stack.status()
     for service in SERVICES:
         print(f"  {service:<12} {url_of(service)}/{service}/openapi.json   pid {states[service]['pid']}")
+    if nginx:
+        print(f"  {'gateway':<12} {gateway.url}/<service>/...   pid {states['gateway']['pid']}\n"
+              f"  API documentation: {gateway.url}/docs/")
+    else:
+        print(f"  gateway      not started: nginx is not installed (as root: {INSTALL_HINT})")
     return 0
 
 
@@ -316,6 +364,6 @@ def stop() -> int:
         print("  nothing running")
         return 0
     stack.down()
-    for service in SERVICES:
-        print(f"  {service:<12} stopped")
+    for p in stack.programs:
+        print(f"  {p.name:<12} stopped")
     return 0
