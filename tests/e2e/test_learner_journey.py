@@ -1,8 +1,12 @@
-"""End to end: the five services as separate processes (`python -m shared.runner`), one learner
-driven from enrollment to a publicly verified certificate over HTTP only."""
+"""End to end: the five services as separate processes (`python -m shared.runner`) behind
+the gateway (nginx, deploy/gateway/nginx.conf), one learner driven from enrollment to a
+publicly verified certificate over HTTP only, every call through the gateway's one port."""
+import json
+
 import pytest
 
 from shared.ops.journey import Journey, Services
+from tests.support.gateway import RunningGateway
 from tests.support.processes import ServiceProcess
 from tests.support.services import SERVICE_CLASSES, TEST_SETTINGS
 
@@ -24,9 +28,16 @@ def running(services, tmp_path):
             proc.stop()
 
 
-def test_a_learner_goes_from_enrollment_to_a_verified_certificate(running, keys):
+@pytest.fixture
+def gateway(running, tmp_path):
+    front = RunningGateway(tmp_path / "gateway", {n: f"127.0.0.1:{running[n].port}" for n in NAMES}).start()
+    yield front
+    front.stop()
+
+
+def test_a_learner_goes_from_enrollment_to_a_verified_certificate(gateway, keys):
     secret = dict(p.split(":") for p in TEST_SETTINGS["QR_PROVIDER_SECRETS"].split(","))["wechat_pay"]
-    journey = Journey(Services(*(running[n].url for n in NAMES)), keys.private, secret, base_code="E2E")
+    journey = Journey(Services(*[gateway.url] * len(NAMES)), keys.private, secret, base_code="E2E")
     journey.ensure_base()
     outcome = journey.run()
 
@@ -47,3 +58,7 @@ def test_a_learner_goes_from_enrollment_to_a_verified_certificate(running, keys)
         "certificate.issued"])  # each exactly once
     handled = sorted((s["service"], s["type"]) for s in trail if s["direction"] == "handled")
     assert len(handled) == len(set(handled)) == 13
+
+    # Every call went through the gateway: its access log names each service's prefix.
+    logged = [json.loads(line) for line in gateway.log().splitlines() if line.startswith("{")]
+    assert {entry["path"].split("/")[1] for entry in logged if entry["upstream"]} == set(NAMES)
