@@ -45,11 +45,11 @@ bench: venv infra         ## figures and ratios, also written to var/bench.json
 token: venv keys          ## make token ROLE=admin [BASE=B001] [SUB=<learner id>]
 	@$(PY) -m shared.tokens mint --role $(ROLE) $(if $(BASE),--base $(BASE)) $(if $(SUB),--sub $(SUB))
 
-queues: venv
-	@$(PY) -m shared.ops queues
+queues: venv              ## [JSON=1]
+	@$(PY) -m shared.ops queues $(if $(JSON),--json)
 
-dead-letters: venv        ## make dead-letters SERVICE=billing
-	@$(PY) -m shared.ops dead-letters list $(SERVICE)
+dead-letters: venv        ## make dead-letters SERVICE=billing [ID=<event id prefix>] [JSON=1]
+	@$(PY) -m shared.ops dead-letters $(if $(ID),show,list) $(SERVICE) $(ID) $(if $(JSON),--json)
 
 replay: venv              ## make replay SERVICE=billing ID=<event id>|ALL=1
 	@$(PY) -m shared.ops dead-letters replay $(SERVICE) $(if $(ALL),--all,$(ID))
@@ -57,8 +57,8 @@ replay: venv              ## make replay SERVICE=billing ID=<event id>|ALL=1
 discard: venv             ## make discard SERVICE=billing ID=<event id>
 	@$(PY) -m shared.ops dead-letters discard $(SERVICE) $(ID)
 
-trace: venv               ## make trace ID=<enrollment id>
-	@$(PY) -m shared.ops trace $(ID)
+trace: venv               ## make trace ID=<enrollment id> [VIA=<gateway URL>] [JSON=1]
+	@$(PY) -m shared.ops trace $(ID) $(if $(VIA),--via $(VIA)) $(if $(JSON),--json)
 
 verify-certificate: venv  ## make verify-certificate FILE=cert.json KEYS=keys.json (offline signature check)
 	@$(PY) -m services.certificate.verify_file $(FILE) --keys $(KEYS)

@@ -1,133 +1,125 @@
 """The operator's command line.
 
     python -m shared.ops start | stop | status | migrate
-    python -m shared.ops queues                        depth, consumers, rates, dead letters
-    python -m shared.ops dead-letters list SERVICE
-    python -m shared.ops dead-letters show SERVICE EVENT_ID
+    python -m shared.ops queues [--json]                      depth, consumers, rates, dead letters
+    python -m shared.ops dead-letters list SERVICE [--json]
+    python -m shared.ops dead-letters show SERVICE EVENT_ID [--json]
     python -m shared.ops dead-letters replay SERVICE (EVENT_ID | --all)
     python -m shared.ops dead-letters discard SERVICE EVENT_ID
-    python -m shared.ops trace CORRELATION_ID          one learner's journey across services
-    python -m shared.ops demo                          one learner end to end (services running)
-    python -m shared.ops serve SERVICE                 run one service in this process (containers)
+    python -m shared.ops trace ENROLLMENT_ID [--via URL] [--json]   one learner's journey
+    python -m shared.ops demo                                  one learner end to end (services running)
+    python -m shared.ops serve SERVICE                         run one service in this process (containers)
+    python -m shared.ops gateway-docs DIR                      write the API documentation page under DIR/docs
 
-AMQP_URI and RABBIT_API (management API, default http://guest:guest@localhost:15672/api)
-say where the broker is; OPERATOR_TOKEN is the bearer token for the services (in
-development one is minted from var/keys).
+EVENT_ID may be any unambiguous prefix (at least 4 characters) of an event id, as
+the tables show them. Settings (environment): AMQP_URI, the broker and its vhost;
+RABBIT_API, the management API (default http://guest:guest@localhost:15672/api);
+OPERATOR_TOKEN, the bearer token for the services (in development one is minted
+from var/keys); GATEWAY_URL, reach the services through the gateway.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from urllib.parse import quote, urlparse
 
-import requests
 from rich.console import Console
 from rich.table import Table
 
 from . import local
+from .operator import (OperatorError, dumps, fetch_dead_letters, journey_rows, journey_steps, known_service,
+                       letter_summary, match_prefix, open_dead_letters, queue_rows, short_ids)
 
 console = Console(width=max(Console().width, 110))
 
 
-def _amqp_uri() -> str:
-    return os.environ["AMQP_URI"]
-
-
-def _vhost() -> str:
-    path = urlparse(_amqp_uri()).path
-    return requests.utils.unquote(path[1:]) if path not in ("", "/") else "/"
-
-
-def _operator_token() -> str:
-    if os.environ.get("OPERATOR_TOKEN"):
-        return os.environ["OPERATOR_TOKEN"]
-    from shared.tokens import ensure_dev_keys, mint
-    private, _ = ensure_dev_keys(local.VAR / "keys")
-    return mint(private.read_bytes(), "operator")
-
-
 def queues(args) -> int:
-    api = os.environ.get("RABBIT_API", "http://guest:guest@localhost:15672/api")
-    parsed = urlparse(api)
-    auth = (parsed.username or "guest", parsed.password or "guest")
-    base = parsed._replace(netloc=parsed.hostname + (f":{parsed.port}" if parsed.port else "")).geturl()
-    rows = requests.get(f"{base}/queues/{quote(_vhost(), safe='')}", auth=auth, timeout=10).json()
-    table = Table(title=f"queues in vhost {_vhost()}")
+    rows = queue_rows()
+    if args.json:
+        print(dumps(rows))
+        return 0
+    from .operator import vhost
+    table = Table(title=f"queues in vhost {vhost()}")
     for column in ("queue", "ready", "unacked", "consumers", "in /s", "out /s", "acked /s"):
-        table.add_column(column, justify="left" if column == "queue" else "right")
-    for q in sorted(rows, key=lambda q: q["name"]):
-        stats = q.get("message_stats", {})
-        rate = lambda k: f"{stats.get(k + '_details', {}).get('rate', 0):.1f}"  # noqa: E731
-        name = q["name"]
-        style = "bold red" if name.endswith(".dead-letter") and q.get("messages", 0) else None
-        table.add_row(name, str(q.get("messages_ready", 0)), str(q.get("messages_unacknowledged", 0)),
-                      str(q.get("consumers", 0)), rate("publish"), rate("deliver_get"), rate("ack"),
-                      style=style)
+        table.add_column(column, justify="left" if column == "queue" else "right", no_wrap=True)
+    for q in rows:
+        style = "bold red" if q["dead_letters"] and q["ready"] + q["unacked"] else None
+        table.add_row(q["queue"], str(q["ready"]), str(q["unacked"]), str(q["consumers"]),
+                      f"{q['in_per_s']:.1f}", f"{q['out_per_s']:.1f}", f"{q['acked_per_s']:.1f}", style=style)
     console.print(table)
     return 0
 
 
 def dead_letters(args) -> int:
-    from .deadletters import DeadLetters
-    with DeadLetters(_amqp_uri(), args.service) as dlq:
-        letters = dlq.fetch()
+    known_service(args.service)
+    with open_dead_letters(args.service) as dlq:
+        letters = fetch_dead_letters(dlq, args.service)
+        shown = short_ids([d.message_id for d in letters])
         if args.action == "list":
+            summaries = [letter_summary(d, shown[d.message_id]) for d in letters]
+            if args.json:
+                print(dumps(summaries))
+                return 0
             table = Table(title=f"{args.service}: {len(letters)} dead letters")
             for column in ("event id", "type", "attempts", "reason", "when", "error"):
-                table.add_column(column)
-            for d in letters:
-                table.add_row(d.message_id, d.type, str(d.headers.get("x-cea-attempts", "")),
-                              str(d.headers.get("x-cea-reason", "")),
-                              str(d.headers.get("x-cea-dead-lettered-at", ""))[:19], d.error[:80])
+                table.add_column(column, no_wrap=column != "error")
+            for d in summaries:
+                table.add_row(d["shown_id"], d["type"], str(d["attempts"] or ""), d["reason"],
+                              d["dead_lettered_at"][:19], d["error"][:80])
             console.print(table)
             return 0
-        chosen = [d for d in letters if args.all or d.message_id == args.event_id]
-        if not chosen:
-            console.print(f"no dead letter {args.event_id} in {args.service}")
-            return 1
+        if args.all:
+            chosen = letters
+        else:
+            wanted = match_prefix(args.event_id, [d.message_id for d in letters], f"{args.service} dead letter")
+            chosen = [d for d in letters if d.message_id == wanted]
+        done = []
         for d in chosen:
             if args.action == "show":
-                console.print_json(json.dumps({"headers": d.headers, "body": d.body.decode("utf-8", "replace")},
-                                              default=str))
-            elif args.action == "replay":
+                shown_letter = {**letter_summary(d, shown[d.message_id]), "headers": d.headers,
+                                "body": d.body.decode("utf-8", "replace")}
+                if args.json:
+                    print(dumps(shown_letter))
+                else:
+                    console.print_json(json.dumps(shown_letter, default=str, ensure_ascii=False))
+                continue
+            if args.action == "replay":
                 dlq.replay(d)
-                console.print(f"replayed {d.message_id} to {args.service}")
-            elif args.action == "discard":
+            else:
                 dlq.discard(d)
-                console.print(f"discarded {d.message_id}")
+            done.append(d.message_id)
+            if not args.json:
+                console.print(f"{'replayed' if args.action == 'replay' else 'discarded'} {d.message_id} "
+                              f"({d.type}){' to ' + args.service if args.action == 'replay' else ''}")
+        if args.json and args.action != "show":
+            print(dumps({"discarded" if args.action == "discard" else "replayed": done}))
     return 0
 
 
 def trace(args) -> int:
-    token = _operator_token()
-    steps = []
-    for service in local.SERVICES:
-        try:
-            answer = requests.get(f"{local.url_of(service)}/{service}/journeys/{args.correlation_id}",
-                                  headers={"Authorization": f"Bearer {token}"}, timeout=10)
-        except requests.RequestException as exc:
-            console.print(f"[yellow]{service}: unreachable ({exc})[/]")
-            continue
-        if answer.status_code == 200:
-            steps += answer.json()["steps"]
-    print_journey(steps)
-    return 0 if steps else 1
+    rows = journey_rows(journey_steps(args.correlation_id, via=args.via,
+                                      warn=lambda text: print(text, file=sys.stderr)))
+    if args.json:
+        print(dumps(rows))
+    else:
+        print_journey(rows)
+    return 0
 
 
-def print_journey(steps) -> None:
-    """Each event where it was emitted (when it happened) and handled (when committed)."""
-    def when(s):
-        return s["occurred_at"] if s["direction"] == "emitted" else s["at"]
-
+def print_journey(rows) -> None:
     table = Table(title="journey")
     for column in ("time (UTC)", "service", "", "event", "event id"):
         table.add_column(column, no_wrap=True)
-    for s in sorted(steps, key=lambda s: (when(s), s["direction"] == "handled")):
-        table.add_row(when(s)[11:23], s["service"],
-                      "→ emitted" if s["direction"] == "emitted" else "← handled", s["type"], s["event_id"][:8])
+    for r in rows:
+        table.add_row(r["at"][11:23], r["service"], "→ emitted" if r["direction"] == "emitted" else "← handled",
+                      r["type"], r["shown_id"])
     console.print(table)
+
+
+def gateway_docs(args) -> int:
+    from .gateway import write_docs
+    print(write_docs(args.directory, list(local.SERVICES)))
+    return 0
 
 
 def main(argv=None) -> int:
@@ -138,28 +130,43 @@ def main(argv=None) -> int:
     sub.add_parser("stop")
     sub.add_parser("status")
     sub.add_parser("migrate")
-    sub.add_parser("queues")
     sub.add_parser("demo")
+    q = sub.add_parser("queues")
+    q.add_argument("--json", action="store_true", help="print JSON instead of a table")
     serve = sub.add_parser("serve", help="run one service in this process (container entrypoint)")
     serve.add_argument("service", choices=list(local.SERVICES))
     t = sub.add_parser("trace")
-    t.add_argument("correlation_id")
+    t.add_argument("correlation_id", metavar="ENROLLMENT_ID")
+    t.add_argument("--via", help="the gateway's URL (default: GATEWAY_URL, else each service's own port)")
+    t.add_argument("--json", action="store_true")
     d = sub.add_parser("dead-letters")
     d.add_argument("action", choices=["list", "show", "replay", "discard"])
     d.add_argument("service")
-    d.add_argument("event_id", nargs="?")
+    d.add_argument("event_id", nargs="?", help="an event id or an unambiguous prefix of one")
     d.add_argument("--all", action="store_true")
+    d.add_argument("--json", action="store_true")
+    g = sub.add_parser("gateway-docs")
+    g.add_argument("directory")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return local.serve(args.service)
     local.load_dev_env()
     if args.command == "dead-letters" and args.action != "list" and not (args.event_id or args.all):
         parser.error("give an EVENT_ID (or --all for replay/discard)")
+    if args.command == "dead-letters" and args.all and args.action not in ("replay", "discard"):
+        parser.error("--all is for replay and discard")
     handlers = {"start": lambda a: local.start(), "stop": lambda a: local.stop(),
                 "status": lambda a: local.status(),
                 "migrate": lambda a: local.migrate() or 0, "queues": queues,
-                "dead-letters": dead_letters, "trace": trace, "demo": _demo}
-    return handlers[args.command](args)
+                "dead-letters": dead_letters, "trace": trace, "demo": _demo, "gateway-docs": gateway_docs}
+    try:
+        return handlers[args.command](args)
+    except OperatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # the reader (head, a script) stopped reading
+        sys.stderr.close()
+        return 0
 
 
 def _demo(args) -> int:

@@ -207,6 +207,7 @@ def demo() -> int:
 
     from . import local
     from .__main__ import print_journey
+    from .operator import journey_rows
 
     console = Console(width=max(Console().width, 110))
     gateway = local.local_gateway()
@@ -232,7 +233,7 @@ def demo() -> int:
     steps = journey._until("the last event to be recorded", lambda: (
         t := journey.trail(eid)) and any(s["type"] == "certificate.issued" and s["direction"] == "handled"
                                          for s in t) and t)
-    print_journey(steps)
+    print_journey(journey_rows(steps))
     v = outcome["verified"]
     console.print(f"\n[bold green]Verified certificate[/] {v['number']}: {v['status']} — {v['holder_name']}, "
                   f"{v['level']}, issued {v['issued_on']} by {v['base_name']}, ID {v['id_number_masked']}")
