@@ -14,15 +14,19 @@ Prometheus metrics, its OpenAPI document and the journey trace for operators.
 """
 from __future__ import annotations
 
+import os
+from datetime import datetime, timezone
+
 from nameko.extensions import DependencyProvider
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from shared.errors import DomainError, NotFound
+from shared.messaging import topology
 from shared.messaging.consumer import Defer, EventConsumer, event_handler
 from shared.messaging.relay import OutboxRelay
-from shared.observability import Metrics
+from shared.observability import Metrics, QueueWatch
 from shared.persistence.database import Database, Store
 from shared.resilience import Loops
 from shared.timers import periodic
@@ -42,10 +46,32 @@ class Runtime(DependencyProvider):
     loops = Loops()
 
     def setup(self):
+        service = self.container.service_name
+        self.queues = QueueWatch(self.container.config["AMQP_URI"],
+                                 [topology.service_queue(service), topology.dead_letter_queue(service)],
+                                 name=f"{service}-metrics:{os.getpid()}")
+        self._was_ready = None
         self.metrics.gauge("cea_outbox_backlog", "Committed events not yet published",
                            self.outbox_backlog)
+        self.metrics.gauge("cea_outbox_oldest_age_seconds",
+                           "Age of the oldest committed event not yet published (0: none waits)",
+                           self.outbox_oldest_age)
         self.metrics.gauge("cea_broker_connected", "1 when consumer and relay hold a connection",
                            lambda: 1 if self.broker_ok() else 0)
+        self.metrics.gauge("cea_ready", "1 when /health/ready would answer 200",
+                           lambda: 1 if all(self.readiness().values()) else 0)
+        self.metrics.gauge("cea_dead_letters", "Messages waiting in this service's dead-letter queue",
+                           lambda: self.queues.counts()[topology.dead_letter_queue(service)][0])
+        self.metrics.gauge("cea_queue_messages", "Messages ready in this service's queues, by queue",
+                           lambda: {(q,): c[0] for q, c in self.queues.counts().items()}, labels=("queue",))
+        self.metrics.gauge("cea_queue_consumers", "Consumers on this service's queues (all replicas), by queue",
+                           lambda: {(q,): c[1] for q, c in self.queues.counts().items()}, labels=("queue",))
+
+    def stop(self):
+        self.queues.close()
+
+    def kill(self):
+        self.queues.close()
 
     def get_dependency(self, worker_ctx):
         return self
@@ -55,6 +81,13 @@ class Runtime(DependencyProvider):
         with self.database.read() as session:
             return session.scalar(select(func.count()).select_from(outbox)
                                   .where(outbox.c.published_at.is_(None)))
+
+    def outbox_oldest_age(self) -> float:
+        outbox = self.database.outbox
+        with self.database.read() as session:
+            oldest = session.scalar(select(outbox.c.occurred_at).where(outbox.c.published_at.is_(None))
+                                    .order_by(outbox.c.seq).limit(1))
+        return 0.0 if oldest is None else max(0.0, (datetime.now(timezone.utc) - oldest).total_seconds())
 
     def broker_ok(self) -> bool:
         consumer_ok = self.consumer.connected or not self.consumer.handlers
@@ -71,6 +104,10 @@ class Runtime(DependencyProvider):
         except Exception:  # unreachable database: not ready, not a 500
             checks["database"] = checks["migrations"] = False
         checks["loops"] = not self.loops.waiting_on()
+        ready = all(checks.values())
+        if self._was_ready is not None and ready != self._was_ready:
+            self.metrics.readiness_changes.inc()
+        self._was_ready = ready
         return checks
 
     def liveness(self) -> tuple[bool, dict]:

@@ -24,7 +24,14 @@ STRICT = os.environ.get("CEA_STRICT_EVENTS", "") == "1"
 
 
 class InvalidEvent(Exception):
-    """The message is not a valid event of a known contract; never retried."""
+    """The message is not a valid event of a known contract; never retried.
+
+    `problem` names what was wrong, for metrics: not-json, not-an-object, envelope,
+    unknown-contract, data, or (said by a consumer) no-handler."""
+
+    def __init__(self, message: str, problem: str = "invalid"):
+        super().__init__(message)
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -103,17 +110,17 @@ def decode(body: bytes | str) -> Event:
     try:
         raw = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidEvent(f"body is not JSON: {exc}") from None
+        raise InvalidEvent(f"body is not JSON: {exc}", "not-json") from None
     if not isinstance(raw, dict):
-        raise InvalidEvent("body is not a JSON object")
+        raise InvalidEvent("body is not a JSON object", "not-an-object")
     envelope = _load_envelope(raw)
     found = lookup(envelope["type"], envelope["version"])
     if found is None:
-        raise InvalidEvent(f"unknown contract {envelope['type']} v{envelope['version']}")
+        raise InvalidEvent(f"unknown contract {envelope['type']} v{envelope['version']}", "unknown-contract")
     try:
         data = found.schema.load(raw["data"])
     except ValidationError as exc:
-        raise InvalidEvent(f"{found.type} v{found.version} data: {exc.messages}") from None
+        raise InvalidEvent(f"{found.type} v{found.version} data: {exc.messages}", "data") from None
     return Event(data=data, **envelope)
 
 
@@ -159,13 +166,28 @@ def _load_envelope(raw: dict) -> dict:
     if not isinstance(raw.get("data"), dict):
         _bad("data", "not an object")
     if errors:
-        raise InvalidEvent(f"envelope: {errors}")
+        raise InvalidEvent(f"envelope: {errors}", "envelope")
     return out
 
 
 def envelope_errors(raw: dict) -> dict:
     """What the documented envelope schema says of `raw` (for the catalog and tests)."""
     return _envelope.validate(raw)
+
+
+def peek_type(body: bytes | str) -> str | None:
+    """The type an invalid message says it has, if it says one (a metric label:
+    only a known contract's type, so that junk cannot make up label values)."""
+    try:
+        value = json.loads(body).get("type")
+    except Exception:  # the body may be anything at all
+        return None
+    return value if isinstance(value, str) and value in _known_types() else None
+
+
+def _known_types() -> set[str]:
+    from .registry import REGISTRY
+    return {contract.type for contract in REGISTRY.values()}
 
 
 def peek_id(body: bytes | str) -> str | None:

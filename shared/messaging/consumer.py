@@ -28,7 +28,7 @@ from eventlet.event import Event as Signal
 from nameko.extensions import Entrypoint, ProviderCollector, SharedExtension, register_entrypoint
 
 from shared.contracts import InvalidEvent, decode
-from shared.contracts.envelope import peek_id
+from shared.contracts.envelope import peek_id, peek_type
 from shared.observability import Metrics
 from shared.persistence.database import Database
 from shared.persistence.transaction import already_handled
@@ -50,7 +50,7 @@ class Defer(Exception):
 class Delivery:
     """One received message and what became of it."""
 
-    __slots__ = ("message", "tag", "event", "error", "outcome", "attempts")
+    __slots__ = ("message", "tag", "event", "error", "outcome", "attempts", "seconds")
 
     def __init__(self, message):
         self.message = message
@@ -58,12 +58,20 @@ class Delivery:
         self.event = None
         self.error: BaseException | None = None
         self.outcome = "pending"
+        self.seconds: float | None = None  # in its handler (metrics)
         headers = message.properties.get("application_headers") or {}
         self.attempts = int(headers.get(ATTEMPT_HEADER, 0))
 
     @property
     def headers(self) -> dict:
         return dict(self.message.properties.get("application_headers") or {})
+
+    @property
+    def type_label(self) -> str:
+        """Its type for metrics; for an invalid message the known type it claims, else "unknown"."""
+        if self.event is not None:
+            return self.event.type
+        return peek_type(self.message.body) or "unknown"
 
 
 class Group:
@@ -93,7 +101,7 @@ class Group:
 
     def _reset(self) -> None:
         for d in self.deliveries:
-            d.outcome, d.error = "pending", None
+            d.outcome, d.error, d.seconds = "pending", None, None
 
     def _run(self, handler, isolate: bool) -> None:
         try:
@@ -120,8 +128,12 @@ class Group:
     def _handle_in_savepoint(self, tx, handler, d: Delivery) -> None:
         marks = (len(tx.outgoing), len(tx.handled))
         try:
+            started = time.perf_counter()
             with tx.session.begin_nested():  # its release flushes: refusals land here
-                handler(tx.caused_by(d.event), d.event)
+                try:
+                    handler(tx.caused_by(d.event), d.event)
+                finally:
+                    d.seconds = time.perf_counter() - started
             tx.mark_handled(self.consumer, d.event)
             d.outcome = "done"
         except Exception as exc:
@@ -144,12 +156,15 @@ class Group:
             d.outcome, d.error = "failed", exc
 
     def _handle(self, tx, handler, d: Delivery, isolate_on_refusal: bool) -> None:
+        started = time.perf_counter()
         try:
             handler(tx.caused_by(d.event), d.event)
         except Exception as exc:
+            d.seconds = time.perf_counter() - started
             if is_database_outage(exc) or not isolate_on_refusal:
                 raise
             raise _EffectRefused() from exc
+        d.seconds = time.perf_counter() - started
         tx.mark_handled(self.consumer, d.event)
         d.outcome = "done"
 
@@ -280,10 +295,18 @@ class EventConsumer(ProviderCollector, SharedExtension):
                 return  # stopping while the database is away: released, unacknowledged
         self._settle_failures(republisher, deliveries)
         channel.basic_ack(deliveries[-1].tag, multiple=True)
-        tally = Counter((d.event.type if d.event else "?", d.outcome) for d in deliveries)
+        tally = Counter((d.type_label, d.outcome) for d in deliveries)
         for (type_, outcome), count in tally.items():
             self.stats[outcome] = self.stats.get(outcome, 0) + count
             self.metrics.events.labels(type_, outcome).inc(count)
+        for d in deliveries:
+            if d.seconds is not None:
+                self.metrics.handler_seconds.labels(d.type_label).observe(d.seconds)
+            if d.outcome == "invalid":
+                self.metrics.invalid_events.labels(d.type_label, getattr(d.error, "problem", "invalid")).inc()
+            if d.outcome in ("invalid", "dead_lettered"):
+                self.metrics.dead_lettered.labels(d.type_label, "invalid" if d.outcome == "invalid"
+                                                  else "gave-up").inc()
 
     def _run_until_done(self, provider, group: Group) -> bool:
         """Run the group; while the database is away, wait (capped backoff, the broker
@@ -328,7 +351,8 @@ class EventConsumer(ProviderCollector, SharedExtension):
             return d
         if d.event.contract.key not in self.handlers:
             d.outcome = "invalid"
-            d.error = InvalidEvent(f"{self.service} has no handler for {d.event.type} v{d.event.version}")
+            d.error = InvalidEvent(f"{self.service} has no handler for {d.event.type} v{d.event.version}",
+                                   "no-handler")
         return d
 
     def _groups(self, deliveries):
