@@ -2,11 +2,12 @@
 # Makes sure the broker (with its management API) and PostgreSQL the tests use are
 # up on this machine, starting them from their Debian packages when they are down.
 # Also installs the Debian packages the tests and the PDFs need (a CJK font,
-# chromium and its driver for the browser test) when they are missing.
+# chromium and its driver for the browser test, nginx for the gateway, prometheus
+# for promtool and the alert tests) when they are missing.
 # Used by `make test` and .ci/run; harmless when everything is already there.
 set -uo pipefail
 
-PACKAGES=(fonts-dejavu-core fonts-droid-fallback chromium chromium-driver)
+PACKAGES=(fonts-dejavu-core fonts-droid-fallback chromium chromium-driver nginx prometheus)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
