@@ -25,7 +25,7 @@ POSTGRES_ROLE = "cea"
 @dataclass(frozen=True)
 class Found:
     """What is on this machine now."""
-    broker_local: bool            # AMQP_URI names this machine (else nothing to install)
+    broker_local: bool            # AMQP_URI names this machine's default port (else not ours to start)
     rabbitmq_installed: bool
     broker_up: bool
     management_up: bool
@@ -116,7 +116,7 @@ def find(env, services, postgres: bool) -> Found:
     amqp = urlparse(env["AMQP_URI"])
     pg_up = postgres and _tcp("127.0.0.1", 5432)
     return Found(
-        broker_local=(amqp.hostname or "") in LOCAL_HOSTS,
+        broker_local=(amqp.hostname or "") in LOCAL_HOSTS and (amqp.port or 5672) == 5672,
         rabbitmq_installed=_installed("rabbitmq-server"),
         broker_up=_tcp(amqp.hostname or "127.0.0.1", amqp.port or 5672),
         management_up=_management_up(env),
