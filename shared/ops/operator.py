@@ -120,7 +120,8 @@ def open_dead_letters(service: str, env=os.environ):
     try:
         return DeadLetters(amqp_uri(env), service)
     except pika.exceptions.ProbableAuthenticationError:
-        raise OperatorError(f"RabbitMQ at {redact(amqp_uri(env))} refused the credentials: check AMQP_URI") from None
+        raise OperatorError(f"RabbitMQ at {redact(amqp_uri(env))} refused the credentials: "
+                            "check AMQP_URI") from None
     except pika.exceptions.AMQPConnectionError as exc:
         raise OperatorError(f"RabbitMQ is not reachable at {redact(amqp_uri(env))} ({_reason(exc)}): "
                             "start it (`make run` says how) or set AMQP_URI") from None
@@ -177,8 +178,8 @@ def journey_steps(correlation_id: str, via: str | None = None, env=os.environ, w
             warn(f"{service}: not reachable at {base} ({_reason(exc)})")
             continue
         if answer.status_code in (401, 403):
-            raise OperatorError(f"{service} refused the operator token ({answer.status_code}): set OPERATOR_TOKEN "
-                                "to a token of role operator")
+            raise OperatorError(f"{service} refused the operator token ({answer.status_code}): "
+                                "set OPERATOR_TOKEN to a token of role operator")
         if answer.status_code == 200:
             reached += 1
             steps += answer.json()["steps"]
