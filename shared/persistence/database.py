@@ -1,5 +1,9 @@
 """A service's database inside nameko: one engine per container, migrated at setup.
 
+Migrating at setup suits one process (`make run`, the tests). In Kubernetes a Job per
+service migrates (`python -m shared.ops migrate <service>`) and `CEA_MIGRATE_ON_START=false`
+keeps every replica from doing it again; readiness says `migrations: false` until it ran.
+
 Conventions: the service class lives in `<package>.service`, its tables in
 `<package>.models.metadata` (with the outbox and inbox), its Alembic history in
 `<package>/migrations`. `DATABASE_URL` in the container config chooses the database.
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from contextlib import contextmanager, nullcontext
 
 import eventlet
@@ -23,6 +28,10 @@ from .engine import is_sqlite, make_engine
 from .transaction import Transaction
 
 log = logging.getLogger(__name__)
+
+
+def migrate_on_start() -> bool:
+    return os.environ.get("CEA_MIGRATE_ON_START", "true").strip().lower() not in ("false", "0", "no")
 
 
 class Database(SharedExtension):
@@ -43,7 +52,8 @@ class Database(SharedExtension):
         # SQLite has one writer: greenlets queue here instead of spinning in
         # SQLite's busy handler, which would block every greenlet of the process.
         self.writer = Semaphore(1) if is_sqlite(self.engine) else None
-        migrations.upgrade(self.engine, self.package)
+        if migrate_on_start():
+            migrations.upgrade(self.engine, self.package)
 
     def stop(self):
         self.engine.dispose()
