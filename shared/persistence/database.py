@@ -2,7 +2,8 @@
 
 Migrating at setup suits one process (`make run`, the tests). In Kubernetes a Job per
 service migrates (`python -m shared.ops migrate <service>`) and `CEA_MIGRATE_ON_START=false`
-keeps every replica from doing it again; readiness says `migrations: false` until it ran.
+keeps every replica from doing it again: such a replica refuses to start (exit 2, saying
+so) while the schema is not at its head, rather than run its loops against missing tables.
 
 Conventions: the service class lives in `<package>.service`, its tables in
 `<package>.models.metadata` (with the outbox and inbox), its Alembic history in
@@ -22,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from shared.errors import Unavailable
+from shared.settings import CannotStart
 
 from . import migrations
 from .engine import is_sqlite, make_engine
@@ -54,6 +56,10 @@ class Database(SharedExtension):
         self.writer = Semaphore(1) if is_sqlite(self.engine) else None
         if migrate_on_start():
             migrations.upgrade(self.engine, self.package)
+        elif not migrations.is_current(self.engine, self.package):
+            raise CannotStart(f"the {self.producer} database is not at this release's schema and "
+                              "CEA_MIGRATE_ON_START is false: run its migration "
+                              f"(python -m shared.ops migrate {self.producer}) first")
 
     def stop(self):
         self.engine.dispose()
