@@ -99,7 +99,8 @@ def image():
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, **as_user())
         assert done.returncode == 0, f"{' '.join(command)}:\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
     try:
-        yield top, {**image_env(runtime, venv), "TMPDIR": str(tmp), "HOME": str(tmp)}
+        # HOME as the image's user has it: nowhere to write (the root filesystem is read-only)
+        yield top, {**image_env(runtime, venv), "TMPDIR": str(tmp), "HOME": "/nonexistent"}
     finally:
         shutil.rmtree(top, ignore_errors=True)
 

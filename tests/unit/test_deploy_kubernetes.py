@@ -295,8 +295,7 @@ def test_each_service_gets_only_the_keys_it_needs(rendered):
     for name, d in by_kind(docs, "Deployment").items():
         spec = pod_spec(d)
         refs = _references(d)
-        assert not any(kind == "Secret" and key is None and name_ != "cea-certificate-signing"
-                       for kind, name_, key in refs), f"{name}: a whole Secret"
+        assert not any(kind == "Secret" and key is None for kind, _, key in refs), f"{name}: a whole Secret"
         assert {key for kind, n, key in refs if n == "cea-secrets"} == needs[name], name
         signing = [n for kind, n, key in refs if n == "cea-certificate-signing"]
         assert bool(signing) == (name == "certificate"), f"{name}: signing key"
