@@ -3,13 +3,17 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
-STAMP  := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
+LOCKS  := requirements.lock requirements-dev.lock
+STAMP  := $(VENV)/.installed-$(shell cat $(LOCKS) | cksum | cut -d' ' -f1)
 
 .PHONY: venv keys run stop status demo test test-unit bench token queues dead-letters replay discard trace catalog migration infra verify-certificate
 
-$(STAMP): requirements.lock
+# The runtime lock (what the image installs) and the test/development lock, each pinning
+# every transitive package: installed without resolving, then checked to be complete.
+$(STAMP): $(LOCKS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -r requirements.lock -r requirements-dev.lock
+	@$(BIN)/pip check -q --disable-pip-version-check >/dev/null || { $(BIN)/pip check; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 venv: $(STAMP)

@@ -1,6 +1,7 @@
 """The operator's command line.
 
     python -m shared.ops start | stop | status | migrate
+    python -m shared.ops migrate SERVICE [--wait SECONDS]     one service's schema (a Job; --wait: an init container)
     python -m shared.ops queues [--json]                      depth, consumers, rates, dead letters
     python -m shared.ops dead-letters list SERVICE [--json]
     python -m shared.ops dead-letters show SERVICE EVENT_ID [--json]
@@ -129,7 +130,10 @@ def main(argv=None) -> int:
     sub.add_parser("start")
     sub.add_parser("stop")
     sub.add_parser("status")
-    sub.add_parser("migrate")
+    migrate = sub.add_parser("migrate", help="every service's schema (development), or one service's")
+    migrate.add_argument("service", nargs="?", choices=list(local.SERVICES))
+    migrate.add_argument("--wait", type=float, metavar="SECONDS",
+                         help="change nothing: wait until the schema is at head (exit 1 when it is not in time)")
     sub.add_parser("demo")
     q = sub.add_parser("queues")
     q.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -150,6 +154,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return local.serve(args.service)
+    if args.command == "migrate" and args.service:  # in a container: no development settings
+        from . import schema
+        if args.wait is not None:
+            return schema.wait_until_current(args.service, args.wait)
+        return schema.migrate(args.service)
     local.load_dev_env()
     if args.command == "dead-letters" and args.action != "list" and not (args.event_id or args.all):
         parser.error("give an EVENT_ID (or --all for replay/discard)")

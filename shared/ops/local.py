@@ -73,7 +73,7 @@ def check_broker() -> bool:
         print(f"RabbitMQ is not reachable at {uri}: {exc}\n"
               "Start one, then run `make run` again:\n"
               "  on this machine:  rabbitmq-server -detached && rabbitmqctl await_startup\n"
-              "  with Docker:      docker compose -f deploy/compose/compose.yaml up -d rabbitmq\n"
+              "  with Docker:      docker run -d -p 5672:5672 -p 15672:15672 rabbitmq:4.2.6-management\n"
               "or point AMQP_URI at a running broker.", file=sys.stderr)
         return False
 

@@ -1,5 +1,10 @@
 """A service's database inside nameko: one engine per container, migrated at setup.
 
+Migrating at setup suits one process (`make run`, the tests). In Kubernetes a Job per
+service migrates (`python -m shared.ops migrate <service>`) and `CEA_MIGRATE_ON_START=false`
+keeps every replica from doing it again: such a replica refuses to start (exit 2, saying
+so) while the schema is not at its head, rather than run its loops against missing tables.
+
 Conventions: the service class lives in `<package>.service`, its tables in
 `<package>.models.metadata` (with the outbox and inbox), its Alembic history in
 `<package>/migrations`. `DATABASE_URL` in the container config chooses the database.
@@ -8,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from contextlib import contextmanager, nullcontext
 
 import eventlet
@@ -17,12 +23,17 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from shared.errors import Unavailable
+from shared.settings import CannotStart
 
 from . import migrations
 from .engine import is_sqlite, make_engine
 from .transaction import Transaction
 
 log = logging.getLogger(__name__)
+
+
+def migrate_on_start() -> bool:
+    return os.environ.get("CEA_MIGRATE_ON_START", "true").strip().lower() not in ("false", "0", "no")
 
 
 class Database(SharedExtension):
@@ -43,7 +54,12 @@ class Database(SharedExtension):
         # SQLite has one writer: greenlets queue here instead of spinning in
         # SQLite's busy handler, which would block every greenlet of the process.
         self.writer = Semaphore(1) if is_sqlite(self.engine) else None
-        migrations.upgrade(self.engine, self.package)
+        if migrate_on_start():
+            migrations.upgrade(self.engine, self.package)
+        elif not migrations.is_current(self.engine, self.package):
+            raise CannotStart(f"the {self.producer} database is not at this release's schema and "
+                              "CEA_MIGRATE_ON_START is false: run its migration "
+                              f"(python -m shared.ops migrate {self.producer}) first")
 
     def stop(self):
         self.engine.dispose()

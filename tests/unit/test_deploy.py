@@ -1,68 +1,93 @@
-"""The deployment files describe the system the code is (no Docker engine here to run them)."""
-import shutil
-import subprocess
+"""The image's recipe and the locks it installs (tests/integration/test_image_recipe.py
+replays the recipe; no container engine runs here)."""
+import re
+import tomllib
 from pathlib import Path
-
-import pytest
-import yaml
 
 from shared.ops import local
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = list(local.SERVICES)
+DEV_ONLY = {"pytest", "pytest-timeout", "selenium", "pypdf", "zxing-cpp", "supervisor", "kubernetes-validate",
+            "jsonschema"}
 
 
-def test_compose_runs_every_service_on_its_own_database():
-    compose = yaml.safe_load((ROOT / "deploy/compose/compose.yaml").read_text())
-    for name in SERVICES:
-        service = compose["services"][name]
-        assert service["command"] == [name]
-        assert service["environment"][f"{name.upper()}_DATABASE_URL"].endswith(f"/cea_{name}")
-    init = (ROOT / "deploy/compose/postgres-init.sql").read_text()
-    assert all(f"CREATE DATABASE cea_{name};" in init for name in SERVICES)
-    assert "management" in compose["services"]["rabbitmq"]["image"]
+def norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _manifests():
-    if shutil.which("kubectl"):
-        built = subprocess.run(["kubectl", "kustomize", str(ROOT / "deploy/k8s/overlays/production")],
-                               capture_output=True, text=True, check=True).stdout
-        return list(yaml.safe_load_all(built))
-    docs = []
-    for path in (ROOT / "deploy/k8s/base").glob("*.yaml"):
-        docs += [d for d in yaml.safe_load_all(path.read_text()) if d and "kind" in d]
-    return docs
+def lock(name: str) -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / name).read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            package, _, version = line.strip().partition("==")
+            assert version, f"{name}: {line} is not pinned"
+            pins[norm(package)] = version
+    return pins
 
 
-def test_kubernetes_deployments_have_probes_resources_and_their_database():
-    deployments = {d["metadata"]["name"]: d for d in _manifests() if d["kind"] == "Deployment"}
-    assert set(deployments) == set(SERVICES)
-    for name, d in deployments.items():
-        container = d["spec"]["template"]["spec"]["containers"][0]
-        assert container["args"] == [name]
-        assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
-        assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
-        assert container["resources"]["requests"] and container["resources"]["limits"]
-        env = {e["name"] for e in container["env"]}
-        assert f"{name.upper()}_DATABASE_URL" in env
+def requirement(spec: str) -> tuple[str, str]:
+    package, _, version = spec.partition("==")
+    return norm(package), version
 
 
-@pytest.mark.skipif(not shutil.which("kubectl"), reason="kubectl kustomize not installed")
-def test_every_service_scales_on_its_own_queue():
-    scaled = {d["metadata"]["name"]: d for d in _manifests() if d["kind"] == "ScaledObject"}
-    assert set(scaled) == set(SERVICES)
-    for name, s in scaled.items():
-        assert s["spec"]["triggers"][0]["metadata"]["queueName"] == f"{name}.events"
+def dockerfile() -> str:
+    return (ROOT / "deploy" / "Dockerfile").read_text()
+
+
+def runtime_stage() -> str:
+    return dockerfile().split(" AS runtime", 1)[1]
+
+
+def test_the_runtime_lock_holds_no_test_or_development_tool():
+    runtime, dev = lock("requirements.lock"), lock("requirements-dev.lock")
+    assert not set(runtime) & DEV_ONLY
+    assert DEV_ONLY <= set(dev)
+    assert not set(runtime) & set(dev), "a package pinned in both locks"
+
+
+def test_pyproject_and_the_locks_agree():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime, dev = lock("requirements.lock"), lock("requirements-dev.lock")
+    for spec in project["dependencies"]:
+        package, version = requirement(spec)
+        assert runtime.get(package) == version, spec
+    for extra in project["optional-dependencies"].values():
+        for spec in extra:
+            package, version = requirement(spec)
+            assert dev.get(package) == version, spec
+
+
+def test_setuptools_below_82_is_in_the_runtime_lock():
+    """nameko's CLI (and shared/runner.py through it) imports pkg_resources, gone in 82."""
+    major = int(lock("requirements.lock")["setuptools"].split(".")[0])
+    assert major < 82
+
+
+def test_the_image_is_built_in_two_stages_from_the_runtime_lock_alone():
+    text = dockerfile()
+    assert len(re.findall(r"^FROM ", text, re.M)) == 2
+    assert "requirements-dev.lock" not in text
+    assert "pip install --no-deps -r /tmp/requirements.lock" in text and "pip check" in text
+    runtime = runtime_stage()
+    assert "COPY --from=build /opt/venv /opt/venv" in runtime
+    copied = re.findall(r"^COPY (?!--from)(\S+) ", runtime, re.M)
+    assert copied == ["shared", "services"]  # no deploy/dev.env, no tests
+    assert "pip install" not in runtime
+
+
+def test_the_image_is_a_current_python_311_and_runs_as_a_non_root_user():
+    base = re.search(r"^ARG PYTHON_IMAGE=python:(\d+)\.(\d+)\.(\d+)-slim", dockerfile(), re.M)
+    assert base and (int(base[1]), int(base[2])) == (3, 11) and int(base[3]) >= 15
+    user = re.findall(r"^USER (\S+)", runtime_stage(), re.M)
+    assert user and user[-1].split(":")[0] not in ("0", "root")
 
 
 def test_the_image_entrypoint_serves_each_service():
-    dockerfile = (ROOT / "deploy/Dockerfile").read_text()
-    assert 'ENTRYPOINT ["python", "-m", "shared.ops", "serve"]' in dockerfile
+    assert 'ENTRYPOINT ["python", "-m", "shared.ops", "serve"]' in dockerfile()
     for name, (cls, _) in local.SERVICES.items():
         module = __import__(f"services.{name}.service", fromlist=[cls])
         assert getattr(module, cls).name == name
 
 
 def test_the_image_has_the_fonts_the_pdfs_are_set_in():
-    dockerfile = (ROOT / "deploy/Dockerfile").read_text()
-    assert "fonts-dejavu-core" in dockerfile and "fonts-droid-fallback" in dockerfile
+    assert "fonts-dejavu-core" in runtime_stage() and "fonts-droid-fallback" in runtime_stage()
