@@ -28,6 +28,7 @@ SERVICES = {
     "learning": ("LearningService", 8003),
     "exam": ("ExamService", 8004),
     "certificate": ("CertificateService", 8005),
+    "identity": ("IdentityService", 8006),
 }
 
 

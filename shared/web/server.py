@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request
 
 from shared.settings import CannotStart
-from shared.tokens import TokenVerifier
+from shared.tokens import JwksKeys, TokenVerifier
 
 from .problems import from_http_exception
 
@@ -42,7 +42,8 @@ class ApiServer(WebServer):
         for path in filter(None, str(config.get("JWT_PUBLIC_KEY_FILE", "")).split(",")):
             if Path(path).exists():
                 pems.append(Path(path).read_bytes())
-        self.verifier = TokenVerifier(pems)
+        jwks_url = str(config.get("JWKS_URL") or "")
+        self.verifier = TokenVerifier(pems, [JwksKeys(jwks_url)] if jwks_url else [])
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.trust_forwarded_for = str(config.get("TRUST_FORWARDED_FOR", "false")).lower() == "true"
 
