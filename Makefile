@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: venv keys run stop status demo test test-unit bench token queues dead-letters replay discard trace catalog migration infra verify-certificate
+.PHONY: venv keys run stop status demo test test-unit bench token admin queues dead-letters replay discard trace catalog migration infra verify-certificate
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench: venv infra         ## figures and ratios, also written to var/bench.json
 
 token: venv keys          ## make token ROLE=admin [BASE=B001] [SUB=<learner id>]
 	@$(PY) -m shared.tokens mint --role $(ROLE) $(if $(BASE),--base $(BASE)) $(if $(SUB),--sub $(SUB))
+
+admin: venv               ## make admin LOGIN=wang.admin NAME=王管理 [EMAIL=...]: the first administrator
+	@$(PY) -m services.identity.admin --login "$(LOGIN)" --name "$(NAME)" $(if $(EMAIL),--email "$(EMAIL)")
 
 queues: venv
 	@$(PY) -m shared.ops queues

@@ -88,7 +88,7 @@ class SmsHttp:
 class Channels(DependencyProvider):
     def setup(self):
         c = self.container.config
-        self.email = Email(str(c.get("SMTP_HOST", "localhost")), int(c.get("SMTP_PORT", 8025)),
+        self.email = Email(str(c.get("SMTP_HOST", "127.0.0.1")), int(c.get("SMTP_PORT", 8025)),
                            str(c.get("MAIL_FROM", "碳排放管理员 <noreply@cea.invalid>")),
                            str(c.get("SMTP_SECURITY", "none")), str(c.get("SMTP_USERNAME") or ""),
                            str(c.get("SMTP_PASSWORD") or ""))

@@ -54,7 +54,8 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, default=8025)
     parser.add_argument("--maildir", default="var/mail")
     args = parser.parse_args(argv)
-    Path(args.maildir).mkdir(parents=True, exist_ok=True)
+    for sub in ("tmp", "new", "cur"):
+        (Path(args.maildir) / sub).mkdir(parents=True, exist_ok=True)
     controller = Controller(Mailbox(args.maildir), hostname=args.host, port=args.port)
     controller.start()
     print(f"SMTP sink on {args.host}:{args.port}, keeping mail in {args.maildir}", flush=True)

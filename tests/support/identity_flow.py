@@ -67,4 +67,4 @@ def log_in(client, login: str, password: str, **extra):
 
 def totp(secret: str, offset: int = 0) -> str:
     t = pyotp.TOTP(secret)
-    return t.at(datetime.now(timezone.utc), offset)
+    return t.generate_otp(t.timecode(datetime.now(timezone.utc)) + offset)
