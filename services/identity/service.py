@@ -242,8 +242,13 @@ class IdentityService(ServiceBase):
     def my_notices(self, request, principal, query):
         """What one was told, newest first, with its delivery state (a password or code
         it carried is not shown again)."""
-        own = {"learner_id": principal.subject} if principal.role == "learner" else \
-            {"account_id": self.holder(request)["acct"]}
+        if principal.role == "learner":
+            try:
+                own = {"learner_id": uuid.UUID(principal.subject)}
+            except ValueError:
+                return {"items": []}
+        else:
+            own = {"account_id": self.holder(request)["acct"]}
         with self.db.read() as session:
             return {"items": notices.listing(session, principal, query, own=own)}
 
