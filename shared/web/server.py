@@ -42,8 +42,10 @@ class ApiServer(WebServer):
         for path in filter(None, str(config.get("JWT_PUBLIC_KEY_FILE", "")).split(",")):
             if Path(path).exists():
                 pems.append(Path(path).read_bytes())
-        jwks_url = str(config.get("JWKS_URL") or "")
-        self.verifier = TokenVerifier(pems, [JwksKeys(jwks_url)] if jwks_url else [])
+        jwks_url = str(config.get("JWKS_URL") or "")  # identity's published keys, fetched and cached
+        jwks = JwksKeys(jwks_url, max_age=float(config.get("JWKS_MAX_AGE_SECONDS", 300)),
+                        min_refetch=float(config.get("JWKS_MIN_REFETCH_SECONDS", 10))) if jwks_url else None
+        self.verifier = TokenVerifier(pems, [jwks] if jwks else [])
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.trust_forwarded_for = str(config.get("TRUST_FORWARDED_FOR", "false")).lower() == "true"
 
