@@ -61,9 +61,9 @@ class Services:
 class People:
     """What real logins need: the administrator's credentials (made by `make admin`)
     and where the notices arrive (the SMTP sink's mail, the SMS sink's file)."""
-    admin_login: str
-    admin_password: str
-    admin_totp_secret: str
+    admin_login: str | None        # None: a development token stands in for the administrator
+    admin_password: str | None
+    admin_totp_secret: str | None
     mail: Callable[[str, str], str | None]   # (address, words) -> the text, once it arrived
     sms: Callable[[str, str], str | None]
 
@@ -109,6 +109,8 @@ class Journey:
         return self._log_in(login, new)["access_token"]
 
     def _admin(self) -> str:
+        if self.people.admin_login is None:  # `make demo` where another administrator exists
+            return mint(self.private_key, "admin")
         if "admin" not in self.logins:
             import pyotp
             p = self.people
@@ -295,25 +297,69 @@ class Journey:
         return steps
 
 
+def read_sms(path) -> list[dict]:
+    """What the SMS development sink would have sent, oldest first."""
+    from pathlib import Path
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _demo_people(local, console) -> People:
+    """A demonstration administrator, made once like `make admin` and remembered in
+    var/demo/admin.json; where another administrator exists, a development token."""
+    import secrets as random_secrets
+    import warnings
+
+    from .mailsink import read as read_mail
+    with warnings.catch_warnings():  # the identity database's engine imports eventlet
+        warnings.filterwarnings("ignore", message=r"\s+Eventlet is deprecated")
+        from services.identity.admin import AdminExists, create_first_admin
+    saved = local.VAR / "demo" / "admin.json"
+    if saved.exists():
+        admin = json.loads(saved.read_text())
+    else:
+        password = f"Demo-{random_secrets.token_urlsafe(12)}"
+        try:
+            made = create_first_admin(local.database_url("identity"), "demo.admin", "演示管理员", password)
+            admin = {"login": made["login_name"], "password": password, "totp_secret": made["totp_secret"]}
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            saved.write_text(json.dumps(admin))
+            saved.chmod(0o600)
+        except AdminExists:
+            console.print("[yellow]An administrator exists (make admin) and the demo does not know its "
+                          "password: a development admin token creates the staff accounts.[/]")
+            admin = {"login": None, "password": None, "totp_secret": None}
+    return People(admin["login"], admin["password"], admin["totp_secret"],
+                  mail=lambda to, words: next((m.text for m in read_mail(local.VAR / "mail")
+                                               if m.to == to and words in m.text), None),
+                  sms=lambda to, words: next((m["text"] for m in read_sms(local.VAR / "sms" / "outbox.jsonl")
+                                              if m["to"] == to and words in m["text"]), None))
+
+
 def demo() -> int:
-    """`make demo`: one learner through the services `make run` started."""
+    """`make demo`: one learner through the services `make run` started, logging in for real."""
     import os
     from rich.console import Console
+    from rich.table import Table
 
     from . import local
     from .__main__ import print_journey
 
     console = Console(width=max(Console().width, 110))
-    urls = Services(*(local.url_of(s) for s in local.SERVICES))
+    domain = ("enrollment", "billing", "learning", "exam", "certificate")
+    urls = Services(*(local.url_of(s) for s in domain), identity=local.url_of("identity"))
     secret = dict(p.split(":", 1) for p in os.environ["BILLING_QR_PROVIDER_SECRETS"].split(","))["wechat_pay"]
     private_key = (local.VAR / "keys" / "jwt-private.pem").read_bytes()
-    journey = Journey(urls, private_key, secret, log=lambda s: console.print(f"  • {s}"))
     try:
         for s in local.SERVICES:
             requests.get(local.url_of(s) + "/health/ready", timeout=3).raise_for_status()
     except requests.RequestException:
         console.print("[red]The services are not running: `make run` first.[/]")
         return 1
+    journey = Journey(urls, private_key, secret, log=lambda s: console.print(f"  • {s}"),
+                      people=_demo_people(local, console))
     started = time.monotonic()
     journey.ensure_base()
     outcome = journey.run()
@@ -328,4 +374,11 @@ def demo() -> int:
     console.print(f"\n[bold green]Verified certificate[/] {v['number']}: {v['status']} — {v['holder_name']}, "
                   f"{v['level']}, issued {v['issued_on']} by {v['base_name']}, ID {v['id_number_masked']}")
     console.print(f"Public page: {outcome['certificate']['verify_url']}")
+    table = Table(title=f"what {outcome['name']} was told (GET /identity/me/notices)")
+    for column in ("kind", "channel", "to", "state", "text"):
+        table.add_column(column, overflow="fold")
+    for n in sorted(outcome["notices"], key=lambda n: n["created_at"]):
+        table.add_row(n["kind"], n["channel"] or "-", n["address_masked"] or "-", n["state"], n["text"])
+    console.print(table)
+    console.print("The messages as sent: var/sms/outbox.jsonl (SMS), var/mail (e-mail, a Maildir).")
     return 0

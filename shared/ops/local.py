@@ -258,12 +258,25 @@ def service_programs(env=os.environ) -> list[Program]:
                     ready=url_of(service, env) + "/health/ready") for service in SERVICES]
 
 
+def mail_sink_program(env=os.environ) -> Program:
+    """Development only: the SMTP server identity sends e-mail to, keeping it in var/mail."""
+    return Program("mailsink", [sys.executable, "-m", "shared.ops.mailsink", "--port",
+                                env.get("IDENTITY_SMTP_PORT", "8025"), "--maildir", str(VAR / "mail")])
+
+
+def development_identity_settings() -> None:
+    """The services verify tokens against identity's published keys (JWKS) as in
+    production; the development key file still verifies `make token`'s tokens."""
+    os.environ.setdefault("JWKS_URL", url_of("identity") + "/identity/jwks.json")
+
+
 def default_stack() -> Stack:
-    return Stack(VAR, service_programs())
+    return Stack(VAR, service_programs() + [mail_sink_program()])
 
 
 def start() -> int:
     load_dev_env()
+    development_identity_settings()
     for d in ("db", "log", "run"):
         (VAR / d).mkdir(parents=True, exist_ok=True)
     from shared.tokens import ensure_dev_keys
@@ -286,11 +299,29 @@ def start() -> int:
     states = stack.status()
     for service in SERVICES:
         print(f"  {service:<12} {url_of(service)}/{service}/openapi.json   pid {states[service]['pid']}")
+    print(f"  {'mailsink':<12} SMTP on 127.0.0.1:{os.environ.get('IDENTITY_SMTP_PORT', '8025')}, mail kept in "
+          f"var/mail; SMS in var/sms/outbox.jsonl   pid {states['mailsink']['pid']}")
+    if not _has_admin():
+        print("\nNo administrator yet: make admin LOGIN=<name> NAME=<full name>")
     return 0
+
+
+def _has_admin() -> bool:
+    from sqlalchemy import select
+    from services.identity.models import RoleGrant
+    from shared.persistence.engine import make_engine
+    engine = make_engine(database_url("identity"))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(RoleGrant.grant_id).where(RoleGrant.role == "admin",
+                                                                 RoleGrant.removed_at.is_(None)).limit(1)).first() is not None
+    finally:
+        engine.dispose()
 
 
 def status() -> int:
     load_dev_env()
+    development_identity_settings()
     stack = default_stack()
     if not stack.supervisor_running():
         print("not running (make run)")
@@ -298,7 +329,7 @@ def status() -> int:
     states = stack.status()
     for p in stack.programs:
         info = states.get(p.name, {})
-        live = "answers" if p.live and _answers(p.live) else "does not answer"
+        live = ("answers" if _answers(p.live) else "does not answer") if p.live else "(no HTTP probe)"
         print(f"  {p.name:<12} {info.get('statename', '?'):<9} pid {info.get('pid', '-'):<7} {live}")
     return 0
 
@@ -312,6 +343,7 @@ def serve(service: str) -> int:
 
 def stop() -> int:
     load_dev_env()
+    development_identity_settings()
     stack = default_stack()
     if not stack.supervisor_running():
         print("  nothing running")

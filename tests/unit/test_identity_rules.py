@@ -136,7 +136,7 @@ def test_administrators_must_set_up_a_second_factor_and_everyone_change_an_initi
 # -- notices ---------------------------------------------------------------------------------------
 
 SAMPLE = {"full_name": "张三", "id_number_masked": "3604**********0071", "display_name": "赵", "login_name": "zhao.b001",
-          "role_name": "培训基地操作员", "minutes": 15, "level_name": "四级（中级）", "amount": "3,900.00",
+          "role_name": "培训基地操作员", "minutes": 15, "level_name": "四级", "amount": "3,900.00",
           "channel_name": "微信支付", "attempt_number": 1, "starts": "2026年12月26日 09:00", "ends": "10:30",
           "previous": "2026年12月27日 09:00", "reason": "考点停电", "score": "55.5", "retake_hint": "可补考",
           "certificate_number": "CEA-L4-2026-000123-7", "verify_url": "https://verify.example/x",

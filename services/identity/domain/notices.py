@@ -16,7 +16,7 @@ from shared.calendar import PROGRAM_TZ
 
 TEMPLATES_FILE = Path(__file__).resolve().parents[1] / "notices.yaml"
 SECRET_KINDS = ("initial-password", "reset-code")
-LEVEL_NAMES = {"L4": "四级（中级）", "L3": "三级（高级）"}
+LEVEL_NAMES = {"L4": "四级", "L3": "三级"}
 PAYMENT_CHANNELS = {"wechat_pay": "微信支付", "alipay": "支付宝", "bank_transfer": "银行转账"}
 ROLE_NAMES = {"base_operator": "培训基地操作员", "finance_clerk": "财务", "examiner": "阅卷与题库",
               "admin": "管理员", "operator": "运维"}
