@@ -179,3 +179,19 @@ def test_a_forgotten_password_is_reset_by_a_one_time_code(identity, bus, caplog)
     session = log_in(anonymous, learner.id_number, GOOD)
     assert session.status_code == 201 and session.json()["setup"] == []
     assert code not in caplog.text and GOOD not in caplog.text and learner.password not in caplog.text
+
+
+def test_a_learner_whose_account_expired_still_logs_in_to_see_results(identity, bus):
+    from datetime import date, datetime, timezone
+
+    from shared.contracts import new_event
+    from shared.contracts.learning import AccountExpired
+    learner = open_login(identity, bus)
+    eid = uuid.UUID(learner.enrolled.data["enrollment_id"])
+    bus.publish(new_event(AccountExpired, {
+        "account_id": uuid.uuid4(), "enrollment_id": eid, "learner_id": uuid.UUID(learner.learner_id),
+        "valid_until": date(2027, 2, 28), "coursework_complete": True,
+        "expired_at": datetime.now(timezone.utc)}, correlation_id=eid))
+    SmsOutbox(identity.workdir / "sms.jsonl").expect(learner.mobile, "已于2027年2月28日到期")
+    answer = log_in(identity.anonymous("identity"), learner.id_number, learner.password)
+    assert answer.status_code == 201 and answer.json()["role"] == "learner"
