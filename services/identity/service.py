@@ -3,6 +3,7 @@
 people what happened (docs/identity.md)."""
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import timedelta
 
@@ -22,8 +23,8 @@ from .channels import ChannelFailed, Channels
 from .credentials import Credentials
 from .domain import notices as wording, passwords, sessions
 from .keyring import KeyRing
-from .models import Account, Learner
 
+log = logging.getLogger(__name__)
 STAFF = ("base_operator", "finance_clerk", "examiner", "admin", "operator")
 EVERYONE = STAFF + ("learner",)
 LOGIN_LIMIT = ("LOGIN_RATE_LIMIT", "60/minute")
@@ -149,12 +150,15 @@ class IdentityService(ServiceBase):
             with self.db.transaction() as tx:
                 if not notices.store_secret(tx, due, secret_hash, utcnow()):
                     return
-        subject, text = template.render(due.values, secret)
         try:
+            subject, text = template.render(due.values, secret)
             self.channels.send(due.channel, due.address, subject, text, str(due.notice_id))
-        except ChannelFailed as exc:
+        except Exception as exc:  # the channel refused it, or a bug: tried again later, then given up
+            if not isinstance(exc, ChannelFailed):
+                log.exception("notice %s (%s) could not be made", due.notice_id, due.kind)
             with self.db.transaction() as tx:
-                notices.record_failure(tx, due.notice_id, str(exc), utcnow(), delays)
+                notices.record_failure(tx, due.notice_id, str(exc) if isinstance(exc, ChannelFailed)
+                                       else f"{type(exc).__name__} (a bug: see the log)", utcnow(), delays)
             return
         with self.db.transaction() as tx:
             notices.record_delivered(tx, due.notice_id, utcnow())
@@ -204,16 +208,9 @@ class IdentityService(ServiceBase):
     @api("GET", "/identity/me", roles=EVERYONE, response=schemas.Me)
     def me(self, request, principal):
         """The caller's login: name, role, second factor, verified channels."""
-        claims = self.holder(request)
+        account_id = self.holder(request)["acct"]
         with self.db.read() as session:
-            account = session.get(Account, claims["acct"])
-            learner = session.get(Learner, account.learner_id) if account.learner_id else None
-            return {"account_id": account.account_id, "kind": account.kind,
-                    "login": account.login_name or (learner.id_number_masked if learner else ""),
-                    "display_name": account.display_name, "role": principal.role, "base_code": principal.base,
-                    "must_change_password": account.must_change_password,
-                    "totp_enabled": account.totp_confirmed_at is not None,
-                    "verified_channels": logins.verified_channels(account)}
+            return logins.me(session, account_id, principal)
 
     @api("PUT", "/identity/me/password", public=True, request=schemas.PasswordChange, status=204,
          rate_limit=LOGIN_LIMIT)
@@ -279,7 +276,7 @@ class IdentityService(ServiceBase):
         with self.db.transaction() as tx:
             account = staff.create_staff(tx, body, principal.subject, utcnow())
         with self.db.read() as session:
-            return staff.view(session, session.get(Account, account.account_id))
+            return staff.view(session, staff.visible(session, account.account_id, principal))
 
     @api("GET", "/identity/staff", roles=("admin", "base_operator"), query=schemas.StaffQuery,
          response=schemas.StaffList)

@@ -178,6 +178,7 @@ def test_reminders_come_30_and_7_days_before_the_end_at_nine_in_the_morning():
     assert notices.next_reminder(until, date(2027, 1, 30)) == (7, date(2027, 2, 21))  # the 30-day one has passed
     assert notices.next_reminder(until, date(2027, 1, 29), below=30) == (7, date(2027, 2, 21))
     assert notices.next_reminder(until, date(2027, 2, 22)) is None
+    assert [notices.reminder_sent(d) for d in (45, 30, 20, 7, 3)] == [30, 30, 30, 7, 7]
     nine = datetime(2027, 1, 29, 9, 0, tzinfo=PROGRAM_TZ)
     assert not notices.reminder_due(date(2027, 1, 29), nine - timedelta(minutes=1))
     assert notices.reminder_due(date(2027, 1, 29), nine)

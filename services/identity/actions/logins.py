@@ -274,6 +274,17 @@ def revoke_account(session, account_id, because: str, now: datetime, role: str |
     session.execute(stmt.values(revoked_at=now, revoked_because=because[:40]))
 
 
+def me(session, account_id, principal) -> dict:
+    account = session.get(Account, account_id)
+    learner = session.get(Learner, account.learner_id) if account.learner_id else None
+    return {"account_id": account.account_id, "kind": account.kind,
+            "login": account.login_name or (learner.id_number_masked if learner else ""),
+            "display_name": account.display_name, "role": principal.role, "base_code": principal.base,
+            "must_change_password": account.must_change_password,
+            "totp_enabled": account.totp_confirmed_at is not None,
+            "verified_channels": verified_channels(account)}
+
+
 # -- passwords ---------------------------------------------------------------------------
 
 def _contains_login(session, account: Account, new: str, id_key: bytes) -> bool:

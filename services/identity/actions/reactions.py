@@ -171,7 +171,7 @@ def remind_due(tx, now: datetime, limit: int) -> int:
                      learner=learner, enrollment_id=row.enrollment_id, base_code=enrollment.base_code,
                      values={"full_name": learner.full_name, "valid_until": wording.local_date(row.valid_until),
                              "days": days_left})
-        _schedule(row, today, below=min(d for d in wording.REMINDER_DAYS if d >= min(days_left, 30)))
+        _schedule(row, today, below=wording.reminder_sent(days_left))
     return len(rows)
 
 

@@ -15,7 +15,7 @@ from ..models import Account, RoleGrant
 from . import audit, logins, notices
 
 
-def create_staff(tx, body: dict, by: str, now: datetime, notify: bool = True) -> Account:
+def create_staff(tx, body: dict, by: str, now: datetime) -> Account:
     session = tx.session
     name = rules.check_staff_login_name(body["login_name"])
     grant = rules.check_grant(body["role"], body.get("base_code"))
@@ -28,11 +28,10 @@ def create_staff(tx, body: dict, by: str, now: datetime, notify: bool = True) ->
     session.flush()
     audit.record(session, "staff-created", now, account_id=account.account_id, login=name, actor=by)
     _grant(session, account, grant, by, now)
-    if notify:
-        notices.make(tx, "staff-account-opened", f"staff:{account.account_id}:opened",
-                     correlation_id=account.account_id, now=now, account=account, base_code=grant.base_code,
-                     values={"display_name": account.display_name, "login_name": name,
-                             "role_name": ROLE_NAMES[grant.role]})
+    notices.make(tx, "staff-account-opened", f"staff:{account.account_id}:opened",
+                 correlation_id=account.account_id, now=now, account=account, base_code=grant.base_code,
+                 values={"display_name": account.display_name, "login_name": name,
+                         "role_name": ROLE_NAMES[grant.role]})
     return account
 
 

@@ -102,6 +102,12 @@ def next_reminder(valid_until: date, today: date, below: int | None = None) -> t
     return None
 
 
+def reminder_sent(days_left: int) -> int:
+    """Which reminder a message sent with `days_left` stands for (a late one counts as
+    the reminder it replaces), so the next is only a smaller one."""
+    return min(d for d in REMINDER_DAYS if d >= min(days_left, REMINDER_DAYS[0]))
+
+
 def reminder_due(on: date, now: datetime) -> bool:
     return now >= datetime.combine(on, REMINDER_HOUR, tzinfo=PROGRAM_TZ)
 
