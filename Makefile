@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 LOCKS  := requirements.lock requirements-dev.lock
 STAMP  := $(VENV)/.installed-$(shell cat $(LOCKS) | cksum | cut -d' ' -f1)
 
-.PHONY: venv keys run stop status demo test test-unit bench token queues dead-letters replay discard trace catalog migration infra verify-certificate
+.PHONY: venv keys run stop status demo test test-unit bench token admin queues dead-letters replay discard trace catalog migration infra verify-certificate
 
 # The runtime lock (what the image installs) and the test/development lock, each pinning
 # every transitive package: installed without resolving, then checked to be complete.
@@ -48,6 +48,9 @@ bench: venv infra         ## figures and ratios, also written to var/bench.json
 
 token: venv keys          ## make token ROLE=admin [BASE=B001] [SUB=<learner id>]
 	@$(PY) -m shared.tokens mint --role $(ROLE) $(if $(BASE),--base $(BASE)) $(if $(SUB),--sub $(SUB))
+
+admin: venv               ## make admin LOGIN=wang.admin NAME=王管理 [EMAIL=...]: the first administrator
+	@$(PY) -m services.identity.admin --login "$(LOGIN)" --name "$(NAME)" $(if $(EMAIL),--email "$(EMAIL)")
 
 queues: venv              ## [JSON=1]
 	@$(PY) -m shared.ops queues $(if $(JSON),--json)

@@ -16,6 +16,7 @@ import pytest  # noqa: E402
 from shared.tokens import generate_key_pair  # noqa: E402
 from tests.support import infra  # noqa: E402
 from tests.support.bus import Bus  # noqa: E402
+from tests.support.sinks import MailSink  # noqa: E402
 from tests.support.services import RunningServices  # noqa: E402
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -78,10 +79,18 @@ def database_url_for(backend, tmp_path):
 
 
 @pytest.fixture
-def services(amqp_uri, database_url_for, keys):
-    running = RunningServices(amqp_uri, database_url_for, keys)
+def services(amqp_uri, database_url_for, keys, tmp_path):
+    running = RunningServices(amqp_uri, database_url_for, keys, tmp_path)
     yield running
     running.stop_all()
+
+
+@pytest.fixture
+def mail_sink(tmp_path):
+    """The SMTP sink as its own process (as `make run` starts it), on a free port."""
+    sink = MailSink(tmp_path / "mail").start()
+    yield sink
+    sink.stop()
 
 
 @pytest.fixture

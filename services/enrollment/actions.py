@@ -28,6 +28,9 @@ from .models import (AuthorizationChange, Enrollment, Learner, RegisteredCertifi
                      TrainingBase)
 
 
+BASE_NAMESPACE = uuid.UUID("5b0c9f8e-3a1d-4e57-8c2b-7d61e0a4b002")
+
+
 class NotEligible(RuleViolation):
     slug = "not-eligible"
     title = "The applicant is not eligible for this level"
@@ -96,6 +99,15 @@ def _record_authorization(tx, base, action, reason, by, now) -> None:
         base_code=base.code, action=action, authorized_from=base.authorized_from,
         authorized_until=base.authorized_until, suspended=base.suspended, reason=reason,
         changed_by=by, at=now))
+    tx.emit(events.BaseAuthorizationChanged, {
+        "base_code": base.code, "base_name": base.name, "action": action, "suspended": base.suspended,
+        "authorized_from": base.authorized_from, "authorized_until": base.authorized_until,
+        "reason": reason, "changed_at": now}, correlation_id=base_journey(base.code))
+
+
+def base_journey(code: str) -> uuid.UUID:
+    """One correlation id per base, so that an operator traces a base's changes together."""
+    return uuid.uuid5(BASE_NAMESPACE, code)
 
 
 def list_bases(session, today) -> list[dict]:
@@ -213,7 +225,7 @@ def enroll(tx, base: TrainingBase, p: Prepared, register: Register, operator: st
         "enrollment_id": enrollment_id, "learner_id": p.learner_id, "level": level,
         "full_name": app["full_name"], "id_number_hash": p.id_hash,
         "id_number_masked": p.id_number.masked, "base_code": base.code, "base_name": base.name,
-        "enrolled_on": today, "enrolled_at": now,
+        "enrolled_on": today, "enrolled_at": now, "mobile": p.mobile,
     }, correlation_id=enrollment_id)
     return enrollment_id
 

@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from shared.calendar import program_date
+from shared.contracts import enrollment as events
 from shared.errors import Conflict, DomainError, NotFound
 from shared.web.problems import PROBLEM_TYPE_BASE, HttpProblem
 
@@ -171,6 +172,10 @@ def _complete(tx, upload_id, now) -> None:
                                      .group_by(BulkUploadRow.outcome)).all())
     upload.created, upload.failed = counts.get("created", 0), counts.get("failed", 0)
     upload.state, upload.completed_at = "complete", now
+    tx.emit(events.RosterFinished, {
+        "upload_id": upload.upload_id, "base_code": upload.base_code, "uploaded_by": upload.uploaded_by,
+        "rows": upload.rows, "created": upload.created, "failed": upload.failed, "finished_at": now},
+        correlation_id=upload.upload_id)
 
 
 def find_upload(session, upload_id, principal) -> BulkUpload:

@@ -253,6 +253,11 @@ def register(tx, principal, body: dict, now: datetime) -> Registration:
             session.add(registration)
     except IntegrityError:  # a concurrent registration of the same enrollment won (unique indexes)
         raise AlreadyRegistered("the learner already holds an open registration") from None
+    tx.emit(events.Registered, {
+        "registration_id": registration.registration_id, "enrollment_id": registration.enrollment_id,
+        "learner_id": registration.learner_id, "sitting_id": sitting.sitting_id, "level": registration.level,
+        "attempt_number": number, "starts_at": sitting.starts_at, "ends_at": sitting.ends_at,
+        "registered_at": now}, correlation_id=registration.enrollment_id)
     return registration
 
 

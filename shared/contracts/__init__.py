@@ -2,7 +2,7 @@
 
 Importing this package registers every contract (one module per producer).
 """
-from . import billing, certificate, enrollment, exam, learning  # noqa: F401  (registers)
+from . import billing, certificate, enrollment, exam, identity, learning  # noqa: F401  (registers)
 from .envelope import Event, InvalidEvent, decode, encode, new_event
 from .registry import REGISTRY, Contract, contracts_consumed_by, lookup, types_consumed_by
 

@@ -19,7 +19,7 @@ class OrderOpened(EventData):
     opened_at = moment("When the order was opened.")
 
 
-@contract("billing.paid", 1, producer="billing", consumers=("enrollment", "learning"))
+@contract("billing.paid", 1, producer="billing", consumers=("enrollment", "learning", "identity"))
 class Paid(EventData):
     """The order was paid with exactly its amount. Emitted once per order,
     whatever the number of notifications or statement lines that reported it."""
@@ -34,7 +34,7 @@ class Paid(EventData):
     paid_at = moment("When the payment was made, as the provider or bank reports it.")
 
 
-@contract("billing.refunded", 1, producer="billing", consumers=("enrollment", "learning"))
+@contract("billing.refunded", 1, producer="billing", consumers=("enrollment", "learning", "identity"))
 class Refunded(EventData):
     """A clerk refunded a paid order. Before any study was recorded this is the
     clerk's decision; after, it needed an administrator's override (recorded).

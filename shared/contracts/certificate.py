@@ -5,7 +5,7 @@ from .fields import day, described, level, moment, text, uuid
 from .registry import EventData, contract
 
 
-@contract("certificate.issued", 1, producer="certificate", consumers=("enrollment",))
+@contract("certificate.issued", 1, producer="certificate", consumers=("enrollment", "identity"))
 class Issued(EventData):
     """A certificate was issued and recorded in the talent registry. Carries what
     enrollment needs for the L3 route (the holder's ID hash, level and issue date)."""

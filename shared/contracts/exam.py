@@ -5,7 +5,24 @@ from .fields import described, level, moment, text, uuid
 from .registry import EventData, contract
 
 
-@contract("exam.graded", 1, producer="exam", consumers=("enrollment", "certificate"))
+@contract("exam.registered", 1, producer="exam", consumers=("identity",))
+class Registered(EventData):
+    """The learner holds a seat at a sitting (registration confirmed). Identity tells
+    the learner the sitting's time; a later move or release comes as
+    `exam.sitting-changed`. Emitted once per registration."""
+    registration_id = uuid("The registration.")
+    enrollment_id = uuid("The enrollment.")
+    learner_id = uuid("The learner.")
+    sitting_id = uuid("The sitting.")
+    level = level()
+    attempt_number = described(fields.Int, "1 for the first attempt, 2 for the first retake, ...",
+                               strict=True, validate=validate.Range(min=1))
+    starts_at = moment("When the sitting's slot starts.")
+    ends_at = moment("When the slot ends (the paper closes).")
+    registered_at = moment("When the seat was taken.")
+
+
+@contract("exam.graded", 1, producer="exam", consumers=("enrollment", "certificate", "identity"))
 class Graded(EventData):
     """An attempt's result is final (every short answer marked). Emitted exactly
     once per attempt. Pass is a score of 60 or more out of 100."""
@@ -38,7 +55,7 @@ class RetakeRequired(EventData):
     required_at = moment("When exam asked for the paid retake.")
 
 
-@contract("exam.sitting-changed", 1, producer="exam", consumers=("enrollment",))
+@contract("exam.sitting-changed", 1, producer="exam", consumers=("enrollment", "identity"))
 class SittingChanged(EventData):
     """An administrator moved or cancelled a sitting a candidate was registered for.
     One event per affected registration: `moved` keeps the registration at the new

@@ -9,6 +9,13 @@ def described(field_cls, description, **kwargs):
     return field_cls(required=True, metadata={"description": description}, **kwargs)
 
 
+def optional(field_cls, description, **kwargs):
+    """A field added to a contract after its first events were emitted: consumers
+    find it absent (None) in the older ones."""
+    return field_cls(required=False, load_default=None, allow_none=True,
+                     metadata={"description": description}, **kwargs)
+
+
 def level(description="Certificate level: L4 (四级) or L3 (三级)."):
     return described(fields.Str, description, validate=validate.OneOf(LEVELS))
 

@@ -5,7 +5,7 @@ from .fields import day, described, level, moment, text, uuid
 from .registry import EventData, contract
 
 
-@contract("learning.account-opened", 1, producer="learning", consumers=("enrollment",))
+@contract("learning.account-opened", 1, producer="learning", consumers=("enrollment", "identity"))
 class AccountOpened(EventData):
     """Payment opened the learner's learning account: it accepts study progress
     from valid_from through valid_until, end of day Asia/Shanghai."""
@@ -50,7 +50,7 @@ class StudyStarted(EventData):
     started_at = moment("When the first accepted study session started.")
 
 
-@contract("learning.account-expired", 1, producer="learning", consumers=("enrollment",))
+@contract("learning.account-expired", 1, producer="learning", consumers=("enrollment", "identity"))
 class AccountExpired(EventData):
     """The account's validity ended (end of valid_until, Asia/Shanghai). It accepts
     no more study. Emitted once per account, by the expiry timer."""
@@ -62,7 +62,7 @@ class AccountExpired(EventData):
     expired_at = moment("When the expiry was recorded.")
 
 
-@contract("learning.account-extended", 1, producer="learning", consumers=("enrollment",))
+@contract("learning.account-extended", 1, producer="learning", consumers=("enrollment", "identity"))
 class AccountExtended(EventData):
     """An administrator extended the account's validity (recorded with a reason)."""
     account_id = uuid("The learning account.")

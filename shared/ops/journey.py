@@ -2,6 +2,17 @@
 people would do it: a base operator enrolls, the payment provider notifies, the
 learner studies and sits the exam, an examiner marks, anyone verifies.
 
+With `People` (identity running, the notices' sinks readable) everyone logs in for
+real: the administrator with password and second factor; the base operator and the
+examiner with the initial password their e-mail brought, changed at first login; the
+learner with the initial password the SMS brought, changed likewise. Without it
+(the lifecycle benchmark, which measures the five domain services) development
+tokens stand in.
+
+The services are called directly, each at its own URL. When the gateway exists the
+journey calls it instead: `Services` then holds the gateway's URL for every service
+(routing is by path prefix), and nothing else changes.
+
 Used by `make demo`, the end-to-end test and the lifecycle benchmark."""
 from __future__ import annotations
 
@@ -11,12 +22,14 @@ import json
 import random
 import time
 import uuid
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 import requests
 
-from shared.identity import check_character
+from shared.identity import check_character, mask
 from shared.tokens import mint
 
 from .candidate import correct_answers
@@ -41,6 +54,21 @@ class Services:
     learning: str
     exam: str
     certificate: str
+    identity: str | None = None
+
+
+@dataclass
+class People:
+    """What real logins need: the administrator's credentials (made by `make admin`)
+    and where the notices arrive (the SMTP sink's mail, the SMS sink's file)."""
+    admin_login: str | None        # None: a development token stands in for the administrator
+    admin_password: str | None
+    admin_totp_secret: str | None
+    mail: Callable[[str, str], str | None]   # (address, words) -> the text, once it arrived
+    sms: Callable[[str, str], str | None]
+
+
+_INITIAL = re.compile(r"初始密码：([A-Za-z0-9]+)。")
 
 
 @dataclass
@@ -52,15 +80,83 @@ class Journey:
     timeout: float = 60.0
     log: object = None
     steps: list = field(default_factory=list)
+    people: People | None = None
 
     def __post_init__(self):
         self.http = requests.Session()
         self.rng = random.Random()
+        self.logins: dict[str, str] = {}
 
     # -- plumbing -------------------------------------------------------------
 
     def _token(self, role, **claims):
+        if self.people is not None and role == "admin":
+            return self._admin()
         return mint(self.private_key, role, **claims)
+
+    # -- logging in for real -----------------------------------------------------
+
+    def _log_in(self, login, password, **extra) -> dict:
+        return self._call("POST", f"{self.urls.identity}/identity/sessions",
+                          json={"login": login, "password": password, **extra}).json()
+
+    def _first_login(self, login, initial) -> str:
+        """The initial password may only be changed; then a real session."""
+        setup = self._log_in(login, initial)
+        new = f"Lvse-{self.rng.randrange(10 ** 8):08d}-Ditan"
+        self._call("PUT", f"{self.urls.identity}/identity/me/password", setup["access_token"],
+                   json={"current_password": initial, "new_password": new})
+        return self._log_in(login, new)["access_token"]
+
+    def _admin(self) -> str:
+        if self.people.admin_login is None:  # `make demo` where another administrator exists
+            return mint(self.private_key, "admin")
+        if "admin" not in self.logins:
+            import pyotp
+            p = self.people
+            totp = pyotp.TOTP(p.admin_totp_secret)
+            session = self._until("the administrator's login", lambda: self._log_in_admin(
+                p.admin_login, p.admin_password, totp))
+            self.logins["admin"] = session["access_token"]
+        return self.logins["admin"]
+
+    def _log_in_admin(self, login, password, totp):
+        # A code works once: a second administrator login in the same 30 s takes the next one.
+        for offset in (0, 1):
+            code = totp.generate_otp(totp.timecode(datetime.now(timezone.utc)) + offset)
+            answer = self._call("POST", f"{self.urls.identity}/identity/sessions", expect=(201, 403),
+                                json={"login": login, "password": password, "totp": code})
+            if answer.status_code == 201:
+                return answer.json()
+        return None
+
+    def _staff(self, role, login, **extra) -> str:
+        """An administrator creates the account; its initial password comes by e-mail."""
+        email = f"{login}@{self.base_code.lower()}.example.cn"
+        self._call("POST", f"{self.urls.identity}/identity/staff", self._admin(),
+                   json={"login_name": login, "display_name": login, "role": role, "email": email, **extra})
+        text = self._until(f"{login}'s e-mail", lambda: self.people.mail(email, "初始密码"))
+        token = self._first_login(login, _INITIAL.search(text).group(1))
+        self._say(f"{role} {login} logged in with the password from the e-mail, changed at first login")
+        return token
+
+    def _operator(self) -> str:
+        if self.people is None:
+            return self._token("base_operator", base=self.base_code)
+        return self._staff("base_operator", f"op.{self.rng.randrange(10 ** 8):08d}", base_code=self.base_code)
+
+    def _examiner(self) -> str:
+        if self.people is None:
+            return self._token("examiner")
+        return self._staff("examiner", f"exam.{self.rng.randrange(10 ** 8):08d}")
+
+    def _learner(self, learner_id, id_number, mobile) -> str:
+        if self.people is None:
+            return self._token("learner", subject=learner_id)
+        text = self._until("the learner's SMS", lambda: self.people.sms(mobile, "初始密码"))
+        token = self._first_login(id_number, _INITIAL.search(text).group(1))
+        self._say(f"learner logged in as {mask(id_number)} with the password from the SMS, changed it")
+        return token
 
     def _call(self, method, url, token=None, expect=(200, 201, 204), **kwargs):
         headers = kwargs.pop("headers", {})
@@ -102,17 +198,18 @@ class Journey:
 
     def run(self) -> dict:
         u = self.urls
-        operator = self._token("base_operator", base=self.base_code)
+        operator = self._operator()
         name = self.rng.choice(SURNAMES) + "".join(self.rng.sample(GIVEN, 2))
+        id_number, mobile = random_id_number(self.rng), f"139{self.rng.randrange(10 ** 8):08d}"
         enrollment = self._call("POST", f"{u.enrollment}/enrollment/enrollments", operator, json={
-            "full_name": name, "id_number": random_id_number(self.rng), "mobile": "13800138000",
+            "full_name": name, "id_number": id_number, "mobile": mobile,
             "level": "L4", "education": {"tier": "junior_college", "status": "graduated"},
             "related_work_months": 24, "sector": "power"}).json()
         eid, learner_id = enrollment["enrollment_id"], enrollment["learner_id"]
         self._say(f"enrolled {name} ({enrollment['id_number_masked']}) at {self.base_code}: {eid}")
-        learner = self._token("learner", subject=learner_id)
 
-        order = self._until("the order", lambda: self._ok("GET", f"{u.billing}/billing/enrollments/{eid}/order", learner))
+        order = self._until("the order", lambda: self._ok("GET", f"{u.billing}/billing/enrollments/{eid}/order",
+                                                          operator))
         self._say(f"order {order['order_id']}: {order['amount_display']} CNY, remark {order['payment_remark']}")
         body = json.dumps({"transaction_id": f"WX{uuid.uuid4().hex[:20]}", "order_id": order["order_id"],
                            "amount_fen": order["amount_fen"],
@@ -123,6 +220,7 @@ class Journey:
         if paid["settlement"] != "applied":
             raise JourneyError(f"payment not applied: {paid}")
         self._say("paid by WeChat Pay (signed notification)")
+        learner = self._learner(learner_id, id_number, mobile)
 
         account = self._until("the learning account",
                               lambda: self._ok("GET", f"{u.learning}/learning/accounts/{eid}", learner))
@@ -156,7 +254,7 @@ class Journey:
                        json={"answer": answer})
         self._call("POST", f"{u.exam}/exam/papers/{paper['paper_id']}/submit", learner)
         self._say("answered 100 questions and submitted")
-        examiner = self._token("examiner")
+        examiner = self._examiner()
         queue = self._call("GET", f"{u.exam}/exam/marking", examiner,
                            params={"sitting_id": sitting["sitting_id"]}).json()
         for item in [i for i in queue["items"] if i["paper_id"] == paper["paper_id"]]:
@@ -174,8 +272,13 @@ class Journey:
         final = self._until("enrollment to show certified", lambda: (
             e := self._ok("GET", f"{u.enrollment}/enrollment/enrollments/{eid}", operator))
             and e["status"] == "certified" and e)
-        return {"enrollment": final, "certificate": certificate, "verified": verified,
-                "result": result, "name": name}
+        outcome = {"enrollment": final, "certificate": certificate, "verified": verified,
+                   "result": result, "name": name, "mobile": mobile, "notices": []}
+        if self.people is not None:
+            outcome["notices"] = self._until("the certificate's notice", lambda: (
+                n := self._call("GET", f"{u.identity}/identity/me/notices", learner).json()["items"])
+                and any(x["kind"] == "certificate-issued" and x["state"] == "delivered" for x in n) and n)
+        return outcome
 
     def _ok(self, method, url, token, wait_on=(404,), **kwargs):
         answer = self._call(method, url, token, expect=(200, 201) + tuple(wait_on), **kwargs)
@@ -183,9 +286,10 @@ class Journey:
 
     def trail(self, enrollment_id: str) -> list[dict]:
         """Every event of the journey, as each service recorded it."""
-        operator = self._token("operator")
+        operator = mint(self.private_key, "operator")
         steps = []
-        for name in ("enrollment", "billing", "learning", "exam", "certificate"):
+        names = ("enrollment", "billing", "learning", "exam", "certificate") + (("identity",) if self.urls.identity else ())
+        for name in names:
             answer = self._call("GET", f"{getattr(self.urls, name)}/{name}/journeys/{enrollment_id}",
                                 operator, expect=(200, 404))
             if answer.status_code == 200:
@@ -200,10 +304,52 @@ def requests_ok(url: str) -> bool:
         return False
 
 
+def read_sms(path) -> list[dict]:
+    """What the SMS development sink would have sent, oldest first."""
+    from pathlib import Path
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _demo_people(local, console) -> People:
+    """A demonstration administrator, made once like `make admin` and remembered in
+    var/demo/admin.json; where another administrator exists, a development token."""
+    import secrets as random_secrets
+    import warnings
+
+    from .mailsink import read as read_mail
+    with warnings.catch_warnings():  # the identity database's engine imports eventlet
+        warnings.filterwarnings("ignore", message=r"\s+Eventlet is deprecated")
+        from services.identity.admin import AdminExists, create_first_admin
+    saved = local.VAR / "demo" / "admin.json"
+    if saved.exists():
+        admin = json.loads(saved.read_text())
+    else:
+        password = f"Demo-{random_secrets.token_urlsafe(12)}"
+        try:
+            made = create_first_admin(local.database_url("identity"), "demo.admin", "演示管理员", password)
+            admin = {"login": made["login_name"], "password": password, "totp_secret": made["totp_secret"]}
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            saved.write_text(json.dumps(admin))
+            saved.chmod(0o600)
+        except AdminExists:
+            console.print("[yellow]An administrator exists (make admin) and the demo does not know its "
+                          "password: a development admin token creates the staff accounts.[/]")
+            admin = {"login": None, "password": None, "totp_secret": None}
+    return People(admin["login"], admin["password"], admin["totp_secret"],
+                  mail=lambda to, words: next((m.text for m in read_mail(local.VAR / "mail")
+                                               if m.to == to and words in m.text), None),
+                  sms=lambda to, words: next((m["text"] for m in read_sms(local.VAR / "sms" / "outbox.jsonl")
+                                              if m["to"] == to and words in m["text"]), None))
+
+
 def demo() -> int:
-    """`make demo`: one learner through the services `make run` started."""
+    """`make demo`: one learner through the services `make run` started, logging in for real."""
     import os
     from rich.console import Console
+    from rich.table import Table
 
     from . import local
     from .__main__ import print_journey
@@ -212,10 +358,11 @@ def demo() -> int:
     console = Console(width=max(Console().width, 110))
     gateway = local.local_gateway()
     through_gateway = requests_ok(gateway.health_url)
-    urls = Services(*((gateway.url if through_gateway else local.url_of(s)) for s in local.SERVICES))
+    domain = ("enrollment", "billing", "learning", "exam", "certificate")
+    urls = Services(*((gateway.url if through_gateway else local.url_of(s)) for s in domain),
+                    identity=gateway.url if through_gateway else local.url_of("identity"))
     secret = dict(p.split(":", 1) for p in os.environ["BILLING_QR_PROVIDER_SECRETS"].split(","))["wechat_pay"]
     private_key = (local.VAR / "keys" / "jwt-private.pem").read_bytes()
-    journey = Journey(urls, private_key, secret, log=lambda s: console.print(f"  • {s}"))
     try:
         for s in local.SERVICES:
             requests.get(local.url_of(s) + "/health/ready", timeout=3).raise_for_status()
@@ -224,6 +371,8 @@ def demo() -> int:
         return 1
     console.print(f"Through the gateway at {gateway.url}" if through_gateway else
                   "The gateway does not answer: calling each service on its own port")
+    journey = Journey(urls, private_key, secret, log=lambda s: console.print(f"  • {s}"),
+                      people=_demo_people(local, console))
     started = time.monotonic()
     journey.ensure_base()
     outcome = journey.run()
@@ -238,4 +387,11 @@ def demo() -> int:
     console.print(f"\n[bold green]Verified certificate[/] {v['number']}: {v['status']} — {v['holder_name']}, "
                   f"{v['level']}, issued {v['issued_on']} by {v['base_name']}, ID {v['id_number_masked']}")
     console.print(f"Public page: {outcome['certificate']['verify_url']}")
+    table = Table(title=f"what {outcome['name']} was told (GET /identity/me/notices)")
+    for column in ("kind", "channel", "to", "state", "text"):
+        table.add_column(column, overflow="fold")
+    for n in sorted(outcome["notices"], key=lambda n: n["created_at"]):
+        table.add_row(n["kind"], n["channel"] or "-", n["address_masked"] or "-", n["state"], n["text"])
+    console.print(table)
+    console.print("The messages as sent: var/sms/outbox.jsonl (SMS), var/mail (e-mail, a Maildir).")
     return 0

@@ -33,6 +33,7 @@ SERVICES = {
     "learning": ("LearningService", 8003),
     "exam": ("ExamService", 8004),
     "certificate": ("CertificateService", 8005),
+    "identity": ("IdentityService", 8006),
 }
 
 
@@ -277,8 +278,20 @@ def gateway_program(gateway: Gateway) -> Program | None:
     return Program("gateway", gateway.command(nginx), live=gateway.health_url, ready=gateway.health_url)
 
 
+def mail_sink_program(env=os.environ) -> Program:
+    """Development only: the SMTP server identity sends e-mail to, keeping it in var/mail."""
+    return Program("mailsink", [sys.executable, "-m", "shared.ops.mailsink", "--port",
+                                env.get("IDENTITY_SMTP_PORT", "8025"), "--maildir", str(VAR / "mail")])
+
+
+def development_identity_settings() -> None:
+    """The services verify tokens against identity's published keys (JWKS) as in
+    production; the development key file still verifies `make token`'s tokens."""
+    os.environ.setdefault("JWKS_URL", url_of("identity") + "/identity/jwks.json")
+
+
 def default_stack(env=os.environ) -> Stack:
-    programs = service_programs(env)
+    programs = service_programs(env) + [mail_sink_program(env)]
     try:
         gateway = gateway_program(local_gateway(env))
     except GatewaySettingError:  # `make run` says so; status and stop go on without it
@@ -288,6 +301,7 @@ def default_stack(env=os.environ) -> Stack:
 
 def start() -> int:
     load_dev_env()
+    development_identity_settings()
     for d in ("db", "log", "run"):
         (VAR / d).mkdir(parents=True, exist_ok=True)
     from shared.tokens import ensure_dev_keys
@@ -333,11 +347,29 @@ def start() -> int:
               f"  API documentation: {gateway.url}/docs/")
     else:
         print(f"  gateway      not started: nginx is not installed (as root: {INSTALL_HINT})")
+    print(f"  {'mailsink':<12} SMTP on 127.0.0.1:{os.environ.get('IDENTITY_SMTP_PORT', '8025')}, mail kept in "
+          f"var/mail; SMS in var/sms/outbox.jsonl   pid {states['mailsink']['pid']}")
+    if not _has_admin():
+        print("\nNo administrator yet: make admin LOGIN=<name> NAME=<full name>")
     return 0
+
+
+def _has_admin() -> bool:
+    from sqlalchemy import select
+    from services.identity.models import RoleGrant
+    from shared.persistence.engine import make_engine
+    engine = make_engine(database_url("identity"))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(RoleGrant.grant_id).where(RoleGrant.role == "admin",
+                                                                 RoleGrant.removed_at.is_(None)).limit(1)).first() is not None
+    finally:
+        engine.dispose()
 
 
 def status() -> int:
     load_dev_env()
+    development_identity_settings()
     stack = default_stack()
     if not stack.supervisor_running():
         print("not running (make run)")
@@ -345,7 +377,7 @@ def status() -> int:
     states = stack.status()
     for p in stack.programs:
         info = states.get(p.name, {})
-        live = "answers" if p.live and _answers(p.live) else "does not answer"
+        live = ("answers" if _answers(p.live) else "does not answer") if p.live else "(no HTTP probe)"
         print(f"  {p.name:<12} {info.get('statename', '?'):<9} pid {info.get('pid', '-'):<7} {live}")
     return 0
 
@@ -359,6 +391,7 @@ def serve(service: str) -> int:
 
 def stop() -> int:
     load_dev_env()
+    development_identity_settings()
     stack = default_stack()
     if not stack.supervisor_running():
         print("  nothing running")

@@ -15,9 +15,9 @@ from nameko.web.handlers import HttpRequestHandler
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from shared.errors import DomainError
+from shared.errors import DomainError, Unavailable
 from shared.observability import Metrics
-from shared.tokens import InvalidToken
+from shared.tokens import InvalidToken, KeysUnavailable
 
 from . import problems
 from .server import ApiServer
@@ -84,6 +84,8 @@ class Api(HttpRequestHandler):
             raise problems.Unauthenticated("send Authorization: Bearer <token>")
         try:
             principal = self.server.verifier.verify(token.strip())
+        except KeysUnavailable as exc:  # the issuer is away: not the caller's fault
+            raise Unavailable(str(exc)) from None
         except InvalidToken as exc:
             raise problems.Unauthenticated(f"the token is not valid: {exc}") from None
         if principal.role not in self.roles:

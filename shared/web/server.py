@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request
 
 from shared.settings import CannotStart
-from shared.tokens import TokenVerifier
+from shared.tokens import JwksKeys, TokenVerifier
 
 from .problems import from_http_exception
 
@@ -42,7 +42,10 @@ class ApiServer(WebServer):
         for path in filter(None, str(config.get("JWT_PUBLIC_KEY_FILE", "")).split(",")):
             if Path(path).exists():
                 pems.append(Path(path).read_bytes())
-        self.verifier = TokenVerifier(pems)
+        jwks_url = str(config.get("JWKS_URL") or "")  # identity's published keys, fetched and cached
+        jwks = JwksKeys(jwks_url, max_age=float(config.get("JWKS_MAX_AGE_SECONDS", 300)),
+                        min_refetch=float(config.get("JWKS_MIN_REFETCH_SECONDS", 10))) if jwks_url else None
+        self.verifier = TokenVerifier(pems, [jwks] if jwks else [])
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.trust_forwarded_for = str(config.get("TRUST_FORWARDED_FOR", "false")).lower() == "true"
 

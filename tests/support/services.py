@@ -17,6 +17,7 @@ SERVICE_CLASSES = {
     "learning": "services.learning.service:LearningService",
     "exam": "services.exam.service:ExamService",
     "certificate": "services.certificate.service:CertificateService",
+    "identity": "services.identity.service:IdentityService",
 }
 
 # What the services need besides the broker and database, for tests.
@@ -33,6 +34,13 @@ TEST_SETTINGS = {
                    "MC4CAQAwBQYDK2VwBCIEIB+vH7tqrL/mP53GKIpKohJW1GvKbuZUUo8XyQSi/LJG\n"
                    "-----END PRIVATE KEY-----\n",
     "SIGNING_KEY_ID": "test-1",
+    # identity: cheap password hashes, quick notices and retries
+    "PASSWORD_HASH_MEMORY_KIB": "8192",
+    "PASSWORD_HASH_TIME_COST": "1",
+    "PASSWORD_HASH_PARALLELISM": "1",
+    "NOTICE_INTERVAL_SECONDS": "0.1",
+    "NOTICE_RETRY_SECONDS": "0.2,0.4,0.8",
+    "LOGIN_RATE_LIMIT": "1000/minute",
 }
 
 
@@ -42,10 +50,11 @@ def load_class(path: str):
 
 
 class RunningServices:
-    def __init__(self, amqp_uri: str, database_url_for, keys):
+    def __init__(self, amqp_uri: str, database_url_for, keys, workdir=None):
         self.amqp_uri = amqp_uri
         self.database_url_for = database_url_for
         self.keys = keys
+        self.workdir = workdir
         self.containers: dict[str, ServiceContainer] = {}
         self.database_urls: dict[str, str] = {}
 
@@ -59,6 +68,9 @@ class RunningServices:
             "JWT_PUBLIC_KEY": self.keys.public.decode(),
             **TEST_SETTINGS,
         }
+        if name == "identity":  # signs with the test key pair; SMS to a file; SMTP: see mail_sink
+            config.update(TOKEN_SIGNING_KEYS=self.keys.private.decode(),
+                          SMS_SINK_FILE=f"{self.workdir}/sms.jsonl", SMTP_PORT="1")
         config.update({k: str(v) for k, v in overrides.items()})
         return config
 

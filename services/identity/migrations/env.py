@@ -1,0 +1,4 @@
+from services.identity.models import metadata
+from shared.persistence.migrations import run_env
+
+run_env(metadata)
