@@ -85,23 +85,54 @@ def generate_sittings(session, today: date, months: int, capacity: int, closes_b
 
 # -- sittings ------------------------------------------------------------------
 
-def create_sitting(tx, body: dict, now: datetime) -> Sitting:
+def create_sitting(tx, body: dict, now: datetime) -> tuple[Sitting, bool]:
     """An administrator's temporary adjustment: an extra sitting, 90 minutes long.
     Registration closes at the start unless the administrator admits late
-    registration (a make-up sitting), never after the sitting's end."""
+    registration (a make-up sitting), never after the sitting's end. The same
+    request again answers the sitting it made (False: not new); another sitting
+    at that start and level is a clash naming the one there."""
     starts = body["starts_at"]
     ends = starts + sittings.SLOT_LENGTH
+    closes = body["registration_closes_at"] or starts
+    there = _scheduled_at(tx.session, starts, body["level"])
+    if there is not None:
+        return _repeat_or_clash(there, body["capacity"], closes), False
     if ends <= now:
         raise InvalidInput("the sitting would be over already", errors={"starts_at": ["in the past"]})
-    closes = body["registration_closes_at"] or starts
     if closes > ends:
         raise InvalidInput("registration must close by the sitting's end",
                            errors={"registration_closes_at": ["after the sitting ends"]})
     sitting = Sitting(sitting_id=uuid.uuid4(), starts_at=starts, ends_at=ends,
                       level=body["level"], capacity=body["capacity"], seats_taken=0,
                       registration_closes_at=closes, origin="extra", status="scheduled")
-    tx.session.add(sitting)
-    return sitting
+    try:
+        with tx.session.begin_nested():
+            tx.session.add(sitting)
+    except IntegrityError:  # uq_sitting_slot: a concurrent request made it first
+        there = _scheduled_at(tx.session, starts, body["level"])
+        return _repeat_or_clash(there, body["capacity"], closes), False
+    return sitting, True
+
+
+def _scheduled_at(session, starts: datetime, level: str, other_than=None) -> Sitting | None:
+    stmt = select(Sitting).where(Sitting.starts_at == starts, Sitting.level == level,
+                                 Sitting.status == "scheduled")
+    if other_than is not None:
+        stmt = stmt.where(Sitting.sitting_id != other_than)
+    return session.scalars(stmt.limit(1)).first()
+
+
+def _repeat_or_clash(there: Sitting, capacity: int, closes: datetime) -> Sitting:
+    if sittings.same_sitting(there.origin, there.capacity, there.registration_closes_at, capacity, closes):
+        return there
+    raise _clash(there)
+
+
+def _clash(there: Sitting | None) -> "SittingClash":
+    if there is None:  # the sitting that took the slot was changed again meanwhile
+        return SittingClash("another sitting of that level starts then")
+    return SittingClash(f"the {there.origin} sitting {there.sitting_id} for {there.level} already starts "
+                        f"at {there.starts_at.isoformat()}", sitting_id=str(there.sitting_id))
 
 
 class SittingUnderway(Conflict):
@@ -149,14 +180,17 @@ def move_sitting(tx, sitting_id, body: dict, now: datetime) -> Sitting:
     if closes > starts + sittings.SLOT_LENGTH:
         raise InvalidInput("registration must close by the sitting's end",
                            errors={"registration_closes_at": ["after the sitting ends"]})
+    there = _scheduled_at(tx.session, starts, sitting.level, other_than=sitting.sitting_id)
+    if there is not None:
+        raise _clash(there)
     previous = sitting.starts_at
     try:
         with tx.session.begin_nested():
             sitting.starts_at, sitting.ends_at = starts, starts + sittings.SLOT_LENGTH
             sitting.registration_closes_at = closes
             sitting.change_reason, sitting.changed_at = body["reason"], now
-    except IntegrityError:  # uq_sitting_slot
-        raise SittingClash(f"a {sitting.origin} sitting for {sitting.level} already starts then") from None
+    except IntegrityError:  # uq_sitting_slot: a concurrent change took the slot first
+        raise _clash(_scheduled_at(tx.session, starts, sitting.level, other_than=sitting_id)) from None
     for registration in _registered_at(tx.session, sitting.sitting_id):
         _tell(tx, registration, "moved", starts, previous, body["reason"], now)
     return sitting

@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text,
-                        UniqueConstraint, Uuid, text)
+                        Uuid, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.persistence.tables import add_messaging_tables
@@ -44,7 +44,11 @@ class Sitting(Model):
     rule_slot: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     change_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    __table_args__ = (UniqueConstraint("origin", "starts_at", "level", name="uq_sitting_slot"),)
+    # One scheduled sitting per origin, start and level; a cancelled one frees its slot.
+    # (Across origins the actions refuse a clash, naming the sitting that is there.)
+    __table_args__ = (Index("uq_sitting_slot", "origin", "starts_at", "level", unique=True,
+                            sqlite_where=text("status = 'scheduled'"),
+                            postgresql_where=text("status = 'scheduled'")),)
 
 
 _TAKEN = "status IN ('registered', 'sat', 'absent')"

@@ -61,9 +61,12 @@ class ExamService(ServiceBase):
     @api("POST", "/exam/sittings", roles=("admin",), request=schemas.NewSitting,
          response=schemas.Sitting, status=201)
     def create_sitting(self, request, principal, body):
-        """An extra sitting (an administrator's temporary adjustment)."""
+        """An extra sitting (an administrator's temporary adjustment). The same request
+        again answers the sitting it made (200); another sitting at that start and
+        level answers 409 naming it (`sitting_id`)."""
         with self.db.transaction() as tx:
-            return actions.sitting_view(actions.create_sitting(tx, body, utcnow()))
+            sitting, new = actions.create_sitting(tx, body, utcnow())
+            return (201 if new else 200), actions.sitting_view(sitting)
 
     @api("POST", "/exam/sittings/<uuid:sitting_id>/move", roles=("admin",), request=schemas.SittingMove,
          response=schemas.Sitting)

@@ -119,3 +119,34 @@ def test_parallel_registrations_on_two_replicas_never_oversell_a_sitting(service
     assert sorted(codes) == [201] * 4 + [409] * 8
     listed = {s["sitting_id"]: s for s in services.client("exam", "admin").get("/exam/sittings").json()["items"]}
     assert listed[sitting["sitting_id"]]["seats_left"] == 0
+
+
+def test_a_sitting_onto_an_existing_start_and_level_is_a_conflict_naming_it(services):
+    services.start("exam")
+    admin = services.client("exam", "admin")
+    starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=40)
+    body = {"starts_at": starts.isoformat(), "level": "L4", "capacity": 30}
+    first = admin.post("/exam/sittings", body)
+    assert first.status_code == 201, first.text
+    existing = first.json()["sitting_id"]
+
+    # The same request again (a lost response) answers the sitting it made.
+    again = admin.post("/exam/sittings", body)
+    assert again.status_code == 200 and again.json()["sitting_id"] == existing
+
+    # A different sitting at that start and level is refused, naming the one there.
+    clash = admin.post("/exam/sittings", {**body, "capacity": 50})
+    assert clash.status_code == 409, clash.text
+    assert clash.json()["type"] == "/problems/sitting-clash" and clash.json()["sitting_id"] == existing
+
+    other = admin.post("/exam/sittings", {**body, "starts_at": (starts + timedelta(hours=5)).isoformat()})
+    assert other.status_code == 201
+    moved = admin.post(f"/exam/sittings/{other.json()['sitting_id']}/move",
+                       {"starts_at": starts.isoformat(), "reason": "合并考场"})
+    assert moved.status_code == 409 and moved.json()["sitting_id"] == existing
+
+    # Another level at that start is another sitting; a cancelled one frees its slot.
+    assert admin.post("/exam/sittings", {**body, "level": "L3"}).status_code == 201
+    assert admin.post(f"/exam/sittings/{existing}/cancel", {"reason": "考点变更"}).status_code == 200
+    anew = admin.post("/exam/sittings", {**body, "capacity": 50})
+    assert anew.status_code == 201 and anew.json()["sitting_id"] != existing

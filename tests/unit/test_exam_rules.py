@@ -246,3 +246,11 @@ def test_a_second_examiner_reviews():
         bank.check_review("draft", "examiner-1", "examiner-1")
     with pytest.raises(bank.NotInReview):
         bank.check_review("active", "examiner-1", "examiner-2")
+
+
+def test_an_extra_sitting_asked_for_again_is_the_same_sitting_and_anything_else_clashes():
+    closes = datetime(2026, 9, 1, 9, tzinfo=PROGRAM_TZ)
+    assert sittings.same_sitting("extra", 30, closes, 30, closes)
+    assert not sittings.same_sitting("extra", 30, closes, 31, closes)
+    assert not sittings.same_sitting("extra", 30, closes, 30, closes - timedelta(hours=1))
+    assert not sittings.same_sitting("generated", 30, closes, 30, closes)  # the rule's, never a repeat
