@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from shared.calendar import program_date
 from shared.contracts import exam as events
 from shared.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from shared.web.pagination import fetch_page, page
 
 from .domain import attempts, sittings
 from .domain.paper import Blueprint, blueprint_from_data
@@ -238,11 +239,6 @@ class RegistrationClosed(Conflict):
     title = "Registration for this sitting has closed"
 
 
-class AlreadyRegistered(Conflict):
-    slug = "already-registered"
-    title = "The learner already holds an open registration"
-
-
 def record_candidate(tx, event) -> None:
     data = event.data
     if tx.session.get(Candidate, data["enrollment_id"]) is None:
@@ -250,7 +246,9 @@ def record_candidate(tx, event) -> None:
                                  level=data["level"], coursework_completed_at=data["completed_at"]))
 
 
-def register(tx, principal, body: dict, now: datetime) -> Registration:
+def register(tx, principal, body: dict, now: datetime) -> tuple[Registration, bool]:
+    """A seat for the learner's next attempt; (the registration, whether it is new).
+    The same request again answers the open registration (a lost response)."""
     session = tx.session
     candidate = session.get(Candidate, body["enrollment_id"])
     if candidate is not None and str(candidate.learner_id) != principal.subject:
@@ -259,6 +257,10 @@ def register(tx, principal, body: dict, now: datetime) -> Registration:
         raise CourseworkIncomplete("the learner's coursework is not complete (or not yet reported)",
                                    rules=[{"rule": "COURSEWORK_COMPLETE",
                                            "message": "every required course must be complete"}])
+    mine = session.scalars(select(Registration).where(Registration.enrollment_id == candidate.enrollment_id)).all()
+    held = next((r for r in mine if r.status == "registered"), None)
+    if held is not None and held.sitting_id == body["sitting_id"]:
+        return held, False  # a repeat, answered even once registration has closed
     sitting = session.get(Sitting, body["sitting_id"])
     if sitting is None or sitting.status != "scheduled":
         raise NotFound(f"no sitting {body['sitting_id']}")
@@ -267,27 +269,39 @@ def register(tx, principal, body: dict, now: datetime) -> Registration:
                             rules=[{"rule": "SITTING_LEVEL", "message": "the sitting's level must match"}])
     if now > sitting.registration_closes_at:
         raise RegistrationClosed(f"registration closed at {sitting.registration_closes_at.isoformat()}")
-    mine = session.scalars(select(Registration).where(Registration.enrollment_id == candidate.enrollment_id)).all()
-    if any(r.status == "registered" for r in mine):
-        raise AlreadyRegistered("cancel the open registration before registering again")
+    if held is not None:
+        attempts.is_repeat(held.registration_id, held.sitting_id, sitting.sitting_id)
     number = attempts.next_attempt(_past_attempts(session, mine), program_date(sitting.starts_at),
                                    _paid_attempts(session, candidate.enrollment_id))
-    taken = session.execute(update(Sitting).where(Sitting.sitting_id == sitting.sitting_id,
-                                                  Sitting.status == "scheduled",
-                                                  Sitting.seats_taken < Sitting.capacity)
-                            .values(seats_taken=Sitting.seats_taken + 1))
-    if taken.rowcount != 1:  # the seat is counted in the database, never oversold
-        raise SittingFull(f"all {sitting.capacity} seats are taken")
     registration = Registration(registration_id=uuid.uuid4(), enrollment_id=candidate.enrollment_id,
                                 learner_id=candidate.learner_id, sitting_id=sitting.sitting_id,
                                 level=candidate.level, attempt_number=number, status="registered",
                                 registered_at=now, final=False)
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # the seat and the registration, or neither
+            taken = session.execute(update(Sitting).where(Sitting.sitting_id == sitting.sitting_id,
+                                                          Sitting.status == "scheduled",
+                                                          Sitting.seats_taken < Sitting.capacity)
+                                    .values(seats_taken=Sitting.seats_taken + 1))
+            if taken.rowcount != 1:  # the seat is counted in the database, never oversold
+                raise SittingFull(f"all {sitting.capacity} seats are taken")
             session.add(registration)
     except IntegrityError:  # a concurrent registration of the same enrollment won (unique indexes)
-        raise AlreadyRegistered("the learner already holds an open registration") from None
-    return registration
+        held = session.scalars(select(Registration).where(
+            Registration.enrollment_id == candidate.enrollment_id, Registration.status == "registered")).first()
+        if held is None:
+            raise attempts.AlreadyRegistered("the learner registered concurrently") from None
+        attempts.is_repeat(held.registration_id, held.sitting_id, body["sitting_id"])
+        return held, False
+    return registration, True
+
+
+def own_registrations(session, principal, query: dict) -> dict:
+    """The learner's registrations, newest first (a page)."""
+    stmt = (select(Registration).where(Registration.learner_id == uuid.UUID(principal.subject))
+            .order_by(Registration.registered_at.desc(), Registration.registration_id))
+    rows, total = fetch_page(session, stmt, query)
+    return page([registration_view(session, r) for r in rows], total, query)
 
 
 def _past_attempts(session, registrations) -> list[attempts.PastAttempt]:

@@ -1,6 +1,8 @@
 """Exam's API payloads. Nothing here ever carries a correct answer or a rubric to a candidate."""
 from marshmallow import Schema, fields, validate
 
+from shared.web.pagination import page_of
+
 from .domain.paper import AREAS, TYPES
 
 LEVELS = ("L4", "L3", "both")
@@ -60,6 +62,9 @@ class Registration(Schema):
     starts_at = fields.AwareDateTime()
     ends_at = fields.AwareDateTime()
     registration_closes_at = fields.AwareDateTime()
+
+
+RegistrationList = page_of(Registration)
 
 
 class Option(Schema):

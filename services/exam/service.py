@@ -9,6 +9,7 @@ from shared.calendar import program_date, utcnow
 from shared.contracts import billing, learning
 from shared.persistence.group_commit import GroupCommit
 from shared.service import ServiceBase, api, event_handler, periodic
+from shared.web.pagination import PageQuery
 
 from . import actions, papers, question_bank, schemas
 
@@ -92,9 +93,18 @@ class ExamService(ServiceBase):
     @api("POST", "/exam/registrations", roles=LEARNER, request=schemas.NewRegistration,
          response=schemas.Registration, status=201)
     def register(self, request, principal, body):
-        """Register for a sitting (coursework complete, one open registration, a seat left)."""
+        """Register for a sitting (coursework complete, one open registration, a seat left).
+        The same request again answers the open registration (200); a registration
+        for another sitting while one is open answers 409 with its `registration_id`."""
         with self.db.transaction() as tx:
-            return actions.registration_view(tx.session, actions.register(tx, principal, body, utcnow()))
+            registration, new = actions.register(tx, principal, body, utcnow())
+            return (201 if new else 200), actions.registration_view(tx.session, registration)
+
+    @api("GET", "/exam/registrations", roles=LEARNER, query=PageQuery, response=schemas.RegistrationList)
+    def list_registrations(self, request, principal, query):
+        """The learner's own registrations, newest first, whatever their state."""
+        with self.db.read() as session:
+            return actions.own_registrations(session, principal, query)
 
     @api("GET", "/exam/registrations/<uuid:registration_id>", roles=LEARNER, response=schemas.Registration)
     def get_registration(self, request, principal, registration_id):

@@ -150,3 +150,30 @@ def test_a_sitting_onto_an_existing_start_and_level_is_a_conflict_naming_it(serv
     assert admin.post(f"/exam/sittings/{existing}/cancel", {"reason": "考点变更"}).status_code == 200
     anew = admin.post("/exam/sittings", {**body, "capacity": 50})
     assert anew.status_code == 201 and anew.json()["sitting_id"] != existing
+
+
+def test_a_repeated_registration_answers_the_registration_and_the_learner_lists_their_own(services, bus):
+    services.start("exam")
+    first, second = flow.sitting(services), flow.sitting(services)
+    eid, learner, _ = flow.candidate(services, bus)
+    made = flow.register(learner, eid, first["sitting_id"])
+    assert made.status_code == 201
+
+    # The response was lost: the same request answers the same registration, no second seat.
+    again = flow.register(learner, eid, first["sitting_id"])
+    assert again.status_code == 200 and again.json() == made.json()
+    seats = {s["sitting_id"]: s["seats_left"] for s in
+             services.client("exam", "admin").get("/exam/sittings").json()["items"]}
+    assert seats[first["sitting_id"]] == first["seats_left"] - 1
+
+    # Another sitting while that one is open: 409 naming the open registration.
+    other = flow.register(learner, eid, second["sitting_id"])
+    assert other.status_code == 409 and other.json()["type"] == "/problems/already-registered"
+    assert other.json()["registration_id"] == made.json()["registration_id"]
+
+    # The learner finds their registrations without knowing an id; nobody else's.
+    listed = learner.get("/exam/registrations").json()
+    assert listed["total"] == 1 and [r["registration_id"] for r in listed["items"]] == [
+        made.json()["registration_id"]]
+    _, stranger, _ = flow.candidate(services, bus)
+    assert stranger.get("/exam/registrations").json() == {"items": [], "total": 0, "limit": 50, "offset": 0}

@@ -254,3 +254,10 @@ def test_an_extra_sitting_asked_for_again_is_the_same_sitting_and_anything_else_
     assert not sittings.same_sitting("extra", 30, closes, 31, closes)
     assert not sittings.same_sitting("extra", 30, closes, 30, closes - timedelta(hours=1))
     assert not sittings.same_sitting("generated", 30, closes, 30, closes)  # the rule's, never a repeat
+
+
+def test_registering_again_for_the_open_registrations_sitting_is_a_repeat_and_another_sitting_names_it():
+    assert attempts.is_repeat("R-1", "S-1", "S-1")
+    with pytest.raises(attempts.AlreadyRegistered) as refused:
+        attempts.is_repeat("R-1", "S-1", "S-2")
+    assert refused.value.extra["registration_id"] == "R-1"
