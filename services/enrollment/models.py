@@ -49,13 +49,12 @@ class AuthorizationChange(Model):
 
 
 class Learner(Model):
-    """One person, found again by the keyed hash of their ID number."""
+    """One person, found again by the keyed hash of their ID number. Contact details
+    are not here: each base's enrollment holds what that base entered."""
     __tablename__ = "learners"
     learner_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
     id_number_masked: Mapped[str] = mapped_column(String(18))
-    full_name: Mapped[str] = mapped_column(String(100))
-    mobile: Mapped[str] = mapped_column(String(20))
 
 
 class Enrollment(Model):
@@ -66,6 +65,7 @@ class Enrollment(Model):
     level: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(32))
     full_name: Mapped[str] = mapped_column(String(100))
+    mobile: Mapped[str] = mapped_column(String(20))  # as this base entered it (or changed it since)
     education_tier: Mapped[str] = mapped_column(String(40))
     education_status: Mapped[str] = mapped_column(String(20))
     related_work_months: Mapped[int] = mapped_column(Integer)

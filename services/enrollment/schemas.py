@@ -84,6 +84,11 @@ class Application(Schema):
     invoice_title = fields.Str(load_default=None, validate=validate.Length(max=200))
 
 
+class ContactChange(Schema):
+    mobile = fields.Str(required=True, validate=validate.Length(max=20))
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
 class StatusChange(Schema):
     from_status = fields.Str(allow_none=True)
     to_status = fields.Str(metadata={"description": "equal to from_status for a note that moved nothing"})

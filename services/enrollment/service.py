@@ -27,12 +27,13 @@ class EnrollmentService(ServiceBase):
     @api("POST", "/enrollment/bases", roles=("admin",), request=schemas.BaseRegistration,
          response=schemas.TrainingBase, status=201)
     def register_base(self, request, principal, body):
-        """Register a training base with its authorization period."""
+        """Register a training base with its authorization period. The same registration
+        again answers the base (200); other details under a registered code: 409 (`code`)."""
         now = utcnow()
         with self.db.transaction() as tx:
-            base = actions.register_base(tx, body, principal.subject, now)
+            base, new = actions.register_base(tx, body, principal.subject, now)
             tx.session.flush()
-            return actions.base_view(tx.session, base, program_date(now))
+            return (201 if new else 200), actions.base_view(tx.session, base, program_date(now))
 
     @api("GET", "/enrollment/bases", roles=("admin", "operator"), response=schemas.TrainingBaseList)
     def list_bases(self, request, principal):
@@ -76,10 +77,29 @@ class EnrollmentService(ServiceBase):
     @api("POST", "/enrollment/enrollments", roles=("base_operator",), request=schemas.Application,
          response=schemas.Enrollment, status=201)
     def submit_application(self, request, principal, body):
-        """Enroll a learner at the operator's base (eligibility and identity checked)."""
+        """Enroll a learner at the operator's base (eligibility and identity checked).
+        The same application again, while its enrollment is open, answers that
+        enrollment (200); a different one for the learner and level answers 409,
+        naming the enrollment when it is this base's (`enrollment_id`)."""
+        try:
+            return self._submit(principal, body)
+        except actions.EnrolledConcurrently:  # asked again, it is a repeat or a named refusal
+            return self._submit(principal, body)
+
+    def _submit(self, principal, body):
         with self.db.transaction() as tx:
-            enrollment = actions.submit_application(tx, principal.base, body, self.id_key,
-                                                    principal.subject, utcnow())
+            enrollment, new = actions.submit_application(tx, principal.base, body, self.id_key,
+                                                         principal.subject, utcnow())
+            return (201 if new else 200), actions.view(tx.session, enrollment)
+
+    @api("PUT", "/enrollment/enrollments/<uuid:enrollment_id>/contact", roles=("base_operator", "admin"),
+         request=schemas.ContactChange, response=schemas.Enrollment)
+    def change_contact(self, request, principal, enrollment_id, body):
+        """Correct the mobile number of the base's own enrollment, with a reason (the
+        history records who changed it, masked). Another base's enrollments keep theirs."""
+        with self.db.transaction() as tx:
+            enrollment = actions.change_contact(tx, enrollment_id, principal, body, utcnow())
+            tx.session.flush()
             return actions.view(tx.session, enrollment)
 
     @api("POST", "/enrollment/enrollments/<uuid:enrollment_id>/cancellation",
