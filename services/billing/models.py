@@ -86,6 +86,8 @@ class Statement(Model):
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
     line_count: Mapped[int] = mapped_column(Integer)
     counts: Mapped[str] = mapped_column(Text)  # JSON: state -> lines
+    # The file's digest: the same file again answers this import once it is complete.
+    content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class StatementLine(Model):
