@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: venv keys run stop status demo test test-unit bench token queues dead-letters replay discard trace catalog migration infra verify-certificate
+.PHONY: venv keys run stop status demo test test-unit bench token queues dead-letters replay discard trace catalog migration infra verify-certificate load-bank
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,9 @@ verify-certificate: venv  ## make verify-certificate FILE=cert.json KEYS=keys.js
 
 catalog: venv             ## regenerate docs/events.md from the contracts
 	@$(PY) -m shared.contracts.catalog > docs/events.md
+
+load-bank: venv           ## make load-bank FILE=/secure/bank.yaml (into EXAM_DATABASE_URL; docs/question-bank.md)
+	@$(PY) -m services.exam.load_bank $(FILE)
 
 migration: venv           ## make migration SERVICE=billing MSG="add invoices"
 	@$(PY) -m shared.persistence.migrations revision $(SERVICE) "$(MSG)"

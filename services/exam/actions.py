@@ -20,9 +20,8 @@ from shared.web.pagination import fetch_page, page
 
 from .domain import attempts, sittings
 from .domain.paper import Blueprint, blueprint_from_data
-from .models import Candidate, PaidRetake, Question, Registration, Sitting
+from .models import Candidate, PaidRetake, Registration, Sitting
 
-BANK_FILE = Path(__file__).parent / "bank" / "questions.yaml"
 BLUEPRINTS_FILE = Path(__file__).parent / "bank" / "blueprints.yaml"
 TENTH = Decimal("0.1")
 
@@ -35,25 +34,7 @@ def points(tenths_: int) -> Decimal:
     return (Decimal(tenths_) * TENTH).quantize(TENTH)
 
 
-# -- set-up: the bank and the calendar ----------------------------------------
-
-@lru_cache(maxsize=1)
-def _bank_seed() -> list[dict]:
-    return yaml.safe_load(BANK_FILE.read_text(encoding="utf-8"))["questions"]
-
-
-def load_bank(session) -> int:
-    """Seed questions not in the database yet (revision 1); never edits one in place."""
-    known = set(session.scalars(select(Question.question_id)))
-    added = 0
-    for q in _bank_seed():
-        if q["id"] not in known:
-            session.add(Question(question_id=q["id"], revision=1, type=q["type"], area=q["area"],
-                                 prompt=q["prompt"], options=q.get("options", []), answer=q.get("answer"),
-                                 rubric=q.get("rubric"), status="active"))
-            added += 1
-    return added
-
+# -- set-up: the blueprints and the calendar (the bank: question_bank.py) ----------
 
 @lru_cache(maxsize=1)
 def blueprints() -> dict[str, Blueprint]:
@@ -215,11 +196,13 @@ def sitting_view(s: Sitting) -> dict:
             "seats_left": s.capacity - s.seats_taken}
 
 
-def upcoming_sittings(session, level: str | None, now: datetime) -> list[dict]:
+def upcoming_sittings(session, query: dict, now: datetime) -> dict:
+    """A page of the scheduled sittings not over yet, soonest first."""
     stmt = select(Sitting).where(Sitting.status == "scheduled", Sitting.ends_at > now)
-    if level:
-        stmt = stmt.where(Sitting.level.in_((level, "both")))
-    return [sitting_view(s) for s in session.scalars(stmt.order_by(Sitting.starts_at))]
+    if query.get("level"):
+        stmt = stmt.where(Sitting.level.in_((query["level"], "both")))
+    rows, total = fetch_page(session, stmt.order_by(Sitting.starts_at, Sitting.sitting_id), query)
+    return page([sitting_view(s) for s in rows], total, query)
 
 
 # -- registration ------------------------------------------------------------------

@@ -9,7 +9,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, Integer, M
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.persistence.tables import add_messaging_tables
-from shared.persistence.types import UtcDateTime
+from shared.persistence.types import BigId, UtcDateTime
 
 metadata = MetaData()
 add_messaging_tables(metadata)
@@ -100,6 +100,23 @@ class Question(Model):
     reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Retirement(Model):
+    """An examiner's request to retire a question and a second examiner's decision:
+    until approved the question is still drawn."""
+    __tablename__ = "question_retirements"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    question_id: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decision: Mapped[str | None] = mapped_column(String(10), nullable=True)  # approved | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    __table_args__ = (Index("uq_pending_retirement", "question_id", unique=True,
+                            sqlite_where=text("decision IS NULL"), postgresql_where=text("decision IS NULL")),)
 
 
 class Paper(Model):

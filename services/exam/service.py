@@ -34,13 +34,21 @@ class ExamService(ServiceBase):
     def record_retake_paid(self, tx, event):
         actions.record_retake_paid(tx, event)
 
+    def bank_file(self):
+        """The bank file the database is seeded from (QUESTION_BANK_FILE), or None:
+        a real bank is loaded from outside the image (docs/question-bank.md)."""
+        path = self.config.get("QUESTION_BANK_FILE")
+        return question_bank.read_bank_file(path) if path else None
+
     @periodic("PREPARE_INTERVAL_SECONDS", 3600, eager=True)
     def prepare(self):
         """Seed the question bank and generate the coming months' sittings (idempotent;
         a replica doing the same at the same moment wins, the unique keys say so)."""
+        bank_file = self.bank_file()
         try:
             with self.db.transaction() as tx:
-                actions.load_bank(tx.session)
+                if bank_file is not None:
+                    question_bank.seed(tx.session, bank_file)
                 actions.generate_sittings(
                     tx.session, program_date(utcnow()), int(self.config.get("SITTING_MONTHS_AHEAD", 3)),
                     int(self.config.get("SITTING_CAPACITY", 500)),
@@ -88,7 +96,7 @@ class ExamService(ServiceBase):
     def list_sittings(self, request, principal, query):
         """Upcoming sittings with the seats left."""
         with self.db.read() as session:
-            return {"items": actions.upcoming_sittings(session, query.get("level"), utcnow())}
+            return actions.upcoming_sittings(session, query, utcnow())
 
     @api("POST", "/exam/registrations", roles=LEARNER, request=schemas.NewRegistration,
          response=schemas.Registration, status=201)
@@ -143,7 +151,8 @@ class ExamService(ServiceBase):
     def open_paper(self, request, principal, registration_id):
         """The candidate's paper, inside the slot only; drawn on first opening."""
         with self.db.transaction() as tx:
-            return papers.candidate_paper(tx.session, papers.open_paper(tx, registration_id, principal, utcnow()))
+            paper = papers.open_paper(tx, registration_id, principal, utcnow(), self.bank_file())
+            return papers.candidate_paper(tx.session, paper)
 
     @api("PUT", "/exam/papers/<uuid:paper_id>/answers/<int:number>", roles=LEARNER,
          request=schemas.AnswerBody, response=schemas.Saved)
@@ -164,15 +173,17 @@ class ExamService(ServiceBase):
     @api("POST", "/exam/questions", roles=EXAMINER, request=schemas.NewQuestion,
          response=schemas.BankQuestion, status=201)
     def write_question(self, request, principal, body):
-        """A new question (a draft until a second examiner approves it)."""
+        """A new question (a draft until a second examiner approves it). The same question
+        again from its author, still a draft, answers that draft (200)."""
         with self.db.transaction() as tx:
-            return question_bank.question_view(question_bank.write(tx, body, principal.subject, utcnow()))
+            question, new = question_bank.write(tx, body, principal.subject, utcnow())
+            return (201 if new else 200), question_bank.question_view(question)
 
     @api("GET", "/exam/questions", roles=EXAMINER, query=schemas.QuestionQuery, response=schemas.QuestionList)
     def list_questions(self, request, principal, query):
         """The bank: each question's latest revision matching the filter."""
         with self.db.read() as session:
-            return {"items": question_bank.listing(session, query)}
+            return question_bank.listing(session, query)
 
     @api("GET", "/exam/questions/<question_id>", roles=EXAMINER, response=schemas.QuestionRevisions)
     def get_question(self, request, principal, question_id):
@@ -185,22 +196,36 @@ class ExamService(ServiceBase):
     def revise_question(self, request, principal, question_id, body):
         """Edit: a draft in place; an active or drawn question as a new revision."""
         with self.db.transaction() as tx:
-            return question_bank.question_view(
-                question_bank.revise(tx, question_id, body, principal.subject, utcnow()))
+            return question_bank.view_of(tx.session,
+                                         question_bank.revise(tx, question_id, body, principal.subject, utcnow()))
 
     @api("POST", "/exam/questions/<question_id>/review", roles=EXAMINER, request=schemas.Review,
          response=schemas.BankQuestion)
     def review_question(self, request, principal, question_id, body):
         """A second examiner approves (draft -> active) or rejects the latest draft."""
         with self.db.transaction() as tx:
-            return question_bank.question_view(
-                question_bank.review(tx, question_id, body, principal.subject, utcnow()))
+            return question_bank.view_of(tx.session,
+                                         question_bank.review(tx, question_id, body, principal.subject, utcnow()))
 
-    @api("POST", "/exam/questions/<question_id>/retire", roles=EXAMINER, response=schemas.BankQuestion)
-    def retire_question(self, request, principal, question_id):
-        """No longer drawn into new papers."""
+    @api("POST", "/exam/questions/<question_id>/retire", roles=EXAMINER, request=schemas.RetirementRequest,
+         response=schemas.BankQuestion)
+    def retire_question(self, request, principal, question_id, body):
+        """Ask for the question to be retired, with the reason: it is still drawn until
+        a second examiner approves (.../retire/review). Refused (422, with the numbers)
+        when a scheduled sitting's blueprint could no longer be filled without it."""
         with self.db.transaction() as tx:
-            return question_bank.question_view(question_bank.retire(tx, question_id, principal.subject, utcnow()))
+            question = question_bank.request_retirement(tx, question_id, principal.subject, body["reason"],
+                                                        utcnow())
+            return question_bank.view_of(tx.session, question)
+
+    @api("POST", "/exam/questions/<question_id>/retire/review", roles=EXAMINER, request=schemas.Review,
+         response=schemas.BankQuestion)
+    def review_retirement(self, request, principal, question_id, body):
+        """A second examiner approves the retirement (no longer drawn into new papers;
+        papers that hold it keep it) or rejects it. Checked again on approval."""
+        with self.db.transaction() as tx:
+            question = question_bank.review_retirement(tx, question_id, body, principal.subject, utcnow())
+            return question_bank.view_of(tx.session, question)
 
     # -- marking --------------------------------------------------------------------
 
@@ -209,7 +234,7 @@ class ExamService(ServiceBase):
     def marking_queue(self, request, principal, query):
         """The next short answers waiting for an examiner, and how many are left per sitting."""
         with self.db.read() as session:
-            return papers.marking_queue(session, query.get("sitting_id"), query["limit"])
+            return papers.marking_queue(session, query)
 
     @api("POST", "/exam/marking/<uuid:paper_id>/<int:number>", roles=("examiner",), request=schemas.Mark,
          status=204)

@@ -3,6 +3,7 @@ test's vhost and databases."""
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import requests
 from nameko.containers import ServiceContainer
@@ -11,6 +12,7 @@ from shared.tokens import mint
 from shared.web.server import ApiServer
 from tests.support.wait import wait_for
 
+ROOT = Path(__file__).resolve().parents[2]
 SERVICE_CLASSES = {
     "enrollment": "services.enrollment.service:EnrollmentService",
     "billing": "services.billing.service:BillingService",
@@ -33,6 +35,7 @@ TEST_SETTINGS = {
                    "MC4CAQAwBQYDK2VwBCIEIB+vH7tqrL/mP53GKIpKohJW1GvKbuZUUo8XyQSi/LJG\n"
                    "-----END PRIVATE KEY-----\n",
     "SIGNING_KEY_ID": "test-1",
+    "QUESTION_BANK_FILE": str(ROOT / "services" / "exam" / "bank" / "sample-questions.yaml"),
 }
 
 
