@@ -6,7 +6,7 @@ import io
 import uuid
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from shared import identity
 from shared.calendar import program_date

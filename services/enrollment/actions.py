@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -20,6 +20,7 @@ from shared.calendar import program_date
 from shared.contracts import enrollment as events
 from shared.errors import Conflict, NotFound, RuleViolation
 from shared.messaging.consumer import Defer
+from shared.web.pagination import fetch_page, page
 
 from . import domain
 from .domain.eligibility import Applicant, Education, HeldCertificate, assess
@@ -117,9 +118,9 @@ def _record_authorization(tx, base, action, reason, by, now) -> None:
         changed_by=by, at=now))
 
 
-def list_bases(session, today) -> list[dict]:
-    return [base_view(session, b, today)
-            for b in session.scalars(select(TrainingBase).order_by(TrainingBase.code))]
+def list_bases(session, today, query: dict) -> dict:
+    rows, total = fetch_page(session, select(TrainingBase).order_by(TrainingBase.code), query)
+    return page([base_view(session, b, today) for b in rows], total, query)
 
 
 def base_view(session, base: TrainingBase, today) -> dict:
@@ -320,7 +321,7 @@ def _may_see(enrollment: Enrollment, principal) -> bool:
     return principal.role in ("admin", "operator")
 
 
-def list_enrollments(session, principal, query: dict) -> tuple[list[Enrollment], int]:
+def list_enrollments(session, principal, query: dict) -> dict:
     stmt = select(Enrollment)
     if principal.role == "base_operator":
         stmt = stmt.where(Enrollment.base_code == principal.base)
@@ -330,10 +331,9 @@ def list_enrollments(session, principal, query: dict) -> tuple[list[Enrollment],
         stmt = stmt.where(Enrollment.status == query["status"])
     if query.get("level"):
         stmt = stmt.where(Enrollment.level == query["level"])
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = session.scalars(stmt.order_by(Enrollment.submitted_at.desc())
-                           .limit(query["limit"]).offset(query["offset"])).all()
-    return rows, total
+    rows, total = fetch_page(session, stmt.order_by(Enrollment.submitted_at.desc(), Enrollment.enrollment_id),
+                             query)
+    return page([view(session, e) for e in rows], total, query)
 
 
 def view(session, enrollment: Enrollment) -> dict:

@@ -1,6 +1,8 @@
 """Enrollment's API payloads."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared.web.pagination import PageQuery, page_of
+
 from .domain.eligibility import STATUSES, TIERS
 
 LEVELS = ("L4", "L3")
@@ -61,8 +63,7 @@ class TrainingBase(Schema):
     history = fields.List(fields.Nested(AuthorizationChange))
 
 
-class TrainingBaseList(Schema):
-    items = fields.List(fields.Nested(TrainingBase))
+TrainingBaseList = page_of(TrainingBase, "TrainingBaseList")
 
 
 class Education(Schema):
@@ -120,16 +121,12 @@ class Enrollment(Schema):
     history = fields.List(fields.Nested(StatusChange))
 
 
-class EnrollmentList(Schema):
-    items = fields.List(fields.Nested(Enrollment))
-    total = fields.Int()
+EnrollmentList = page_of(Enrollment, "EnrollmentList")
 
 
-class EnrollmentQuery(Schema):
+class EnrollmentQuery(PageQuery):
     status = fields.Str(validate=validate.Length(max=32))
     level = fields.Str(validate=validate.OneOf(LEVELS))
-    limit = fields.Int(load_default=50, validate=validate.Range(1, 500))
-    offset = fields.Int(load_default=0, validate=validate.Range(0))
 
 
 class RowResult(Schema):

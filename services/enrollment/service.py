@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from shared.calendar import program_date, utcnow
 from shared.contracts import billing, certificate, exam, learning
 from shared.service import ServiceBase, api, event_handler
+from shared.web.pagination import PageQuery
 
 from . import actions, bulk, bulk_csv, schemas
 
@@ -35,11 +36,12 @@ class EnrollmentService(ServiceBase):
             tx.session.flush()
             return (201 if new else 200), actions.base_view(tx.session, base, program_date(now))
 
-    @api("GET", "/enrollment/bases", roles=("admin", "operator"), response=schemas.TrainingBaseList)
-    def list_bases(self, request, principal):
-        """Every training base with its authorization today."""
+    @api("GET", "/enrollment/bases", roles=("admin", "operator"), query=PageQuery,
+         response=schemas.TrainingBaseList)
+    def list_bases(self, request, principal, query):
+        """Every training base with its authorization today, by code."""
         with self.db.read() as session:
-            return {"items": actions.list_bases(session, program_date(utcnow()))}
+            return actions.list_bases(session, program_date(utcnow()), query)
 
     @api("GET", "/enrollment/bases/<code>", roles=BASE_READERS, response=schemas.TrainingBase)
     def get_base(self, request, principal, code):
@@ -154,8 +156,7 @@ class EnrollmentService(ServiceBase):
     def list_enrollments(self, request, principal, query):
         """Enrollments the caller may see, newest first."""
         with self.db.read() as session:
-            rows, total = actions.list_enrollments(session, principal, query)
-            return {"items": [actions.view(session, e) for e in rows], "total": total}
+            return actions.list_enrollments(session, principal, query)
 
     # -- events ----------------------------------------------------------------
 

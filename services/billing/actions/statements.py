@@ -15,7 +15,7 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.errors import NotFound
