@@ -152,7 +152,7 @@ def _may_see(certificate: Certificate, principal) -> bool:
         return str(certificate.learner_id) == principal.subject
     if principal.role == "base_operator":
         return certificate.base_code == principal.base
-    return principal.role in ("admin", "operator")
+    return principal.role == "admin"
 
 
 # -- the talent registry ---------------------------------------------------------

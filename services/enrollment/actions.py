@@ -318,7 +318,7 @@ def _may_see(enrollment: Enrollment, principal) -> bool:
         return enrollment.base_code == principal.base
     if principal.role == "learner":
         return str(enrollment.learner_id) == principal.subject
-    return principal.role in ("admin", "operator")
+    return principal.role == "admin"
 
 
 def list_enrollments(session, principal, query: dict) -> dict:

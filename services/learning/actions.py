@@ -75,7 +75,7 @@ def _may_see(account: Account, principal) -> bool:
         return str(account.learner_id) == principal.subject
     if principal.role == "base_operator":
         return account.base_code == principal.base
-    return principal.role in ("admin", "operator")
+    return principal.role == "admin"
 
 
 def _progress(session, account: Account) -> dict[str, CourseProgress]:

@@ -70,7 +70,7 @@ def queues(args) -> int:
 
 
 def dead_letters(args) -> int:
-    from .deadletters import DeadLetters
+    from .deadletters import DeadLetters, operational_view
     with DeadLetters(_amqp_uri(), args.service) as dlq:
         letters = dlq.fetch()
         if args.action == "list":
@@ -88,9 +88,8 @@ def dead_letters(args) -> int:
             console.print(f"no dead letter {args.event_id} in {args.service}")
             return 1
         for d in chosen:
-            if args.action == "show":
-                console.print_json(json.dumps({"headers": d.headers, "body": d.body.decode("utf-8", "replace")},
-                                              default=str))
+            if args.action == "show":  # ids and times only: an operator sees no personal data
+                console.print_json(json.dumps(operational_view(d), default=str, ensure_ascii=False))
             elif args.action == "replay":
                 dlq.replay(d)
                 console.print(f"replayed {d.message_id} to {args.service}")

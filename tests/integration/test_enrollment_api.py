@@ -238,3 +238,16 @@ def test_a_repeated_application_or_base_answers_what_it_made_and_a_different_one
     other = admin.post("/enrollment/bases", people.base("B001", name="另一个基地"))
     assert other.status_code == 409 and other.json()["code"] == "B001"
     assert len(admin.get("/enrollment/bases/B001").json()["history"]) == 1
+
+
+def test_the_operator_follows_a_journey_by_id_but_reads_no_enrollment(enrollment):
+    operator = enrollment.client("enrollment", "base_operator", base="B001")
+    made = operator.post("/enrollment/enrollments", applicants.application()).json()
+    sre = enrollment.client("enrollment", "operator", subject="sre-1")
+    for path in ("/enrollment/enrollments", f"/enrollment/enrollments/{made['enrollment_id']}",
+                 "/enrollment/bases", "/enrollment/bases/B001"):
+        assert sre.get(path).status_code == 403, path
+    journey = wait_for(lambda: (a := sre.get(f"/enrollment/journeys/{made['enrollment_id']}")).status_code == 200
+                       and a.json())
+    assert [s["type"] for s in journey["steps"]] == ["enrollment.enrolled"]
+    assert made["full_name"] not in str(journey) and made["id_number_masked"] not in str(journey)

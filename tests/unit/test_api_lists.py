@@ -40,3 +40,14 @@ def test_every_list_is_a_page_with_limit_offset_and_total(name):
         else:
             assert arrays <= PARTS.get(schema, set()), f"{operation}: {schema}.{arrays} is a list not paged"
     assert lists, f"{name} has no list"
+
+
+@pytest.mark.parametrize("name", list(SERVICE_CLASSES))
+def test_the_operator_role_reaches_journeys_by_id_and_no_personal_data(name):
+    """The SRE's token opens what operations need and nothing that holds a person
+    (queues and dead letters are on the broker, read with its own credentials)."""
+    container = ServiceContainer(load_class(SERVICE_CLASSES[name]), {"AMQP_URI": "memory://"})
+    spec = openapi.build(container)
+    admitted = {f"{method.upper()} {path}" for path, operations in spec["paths"].items()
+                for method, op in operations.items() if "operator" in op.get("x-roles", [])}
+    assert admitted == {f"GET /{name}/journeys/{{correlation_id}}"}
