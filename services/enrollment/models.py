@@ -9,12 +9,14 @@ from sqlalchemy import (Boolean, Date, ForeignKey, Index, Integer, MetaData, Str
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.persistence.tables import add_messaging_tables
+from shared.web.idempotency import add_idempotency_table
 from shared.persistence.types import BigId, UtcDateTime
 
 OPEN_SQL = "status NOT IN ('cancelled', 'refunded', 'expired', 'certified')"
 
 metadata = MetaData()
 add_messaging_tables(metadata)
+add_idempotency_table(metadata)  # kept answers of creating POSTs (shared/web/idempotency.py)
 
 
 class Model(DeclarativeBase):

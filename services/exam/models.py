@@ -9,10 +9,12 @@ from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, Integer, M
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.persistence.tables import add_messaging_tables
+from shared.web.idempotency import add_idempotency_table
 from shared.persistence.types import BigId, UtcDateTime
 
 metadata = MetaData()
 add_messaging_tables(metadata)
+add_idempotency_table(metadata)  # kept answers of creating POSTs (shared/web/idempotency.py)
 
 
 class Model(DeclarativeBase):

@@ -16,6 +16,21 @@ depends_on = None
 
 
 def upgrade():
+    # The kept answers of creating POSTs sent with an Idempotency-Key.
+    op.create_table('idempotency_keys',
+    sa.Column('caller', sa.String(length=200), nullable=False),
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.Integer(), nullable=True),
+    sa.Column('content_type', sa.String(length=100), nullable=True),
+    sa.Column('body', sa.LargeBinary(), nullable=True),
+    sa.Column('created_at', shared.persistence.types.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('caller', 'key')
+    )
+    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
+        batch_op.create_index('ix_idempotency_keys_created_at', ['created_at'], unique=False)
+
     # Contact details move from the learner (shared by every base) to each base's
     # enrollment: existing enrollments keep the number their learner row held.
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
@@ -31,6 +46,10 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
+        batch_op.drop_index('ix_idempotency_keys_created_at')
+    op.drop_table('idempotency_keys')
+
     with op.batch_alter_table('learners', schema=None) as batch_op:
         batch_op.add_column(sa.Column('full_name', sa.String(length=100), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('mobile', sa.String(length=20), nullable=False, server_default=''))

@@ -16,6 +16,21 @@ depends_on = None
 
 
 def upgrade():
+    # The kept answers of creating POSTs sent with an Idempotency-Key.
+    op.create_table('idempotency_keys',
+    sa.Column('caller', sa.String(length=200), nullable=False),
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.Integer(), nullable=True),
+    sa.Column('content_type', sa.String(length=100), nullable=True),
+    sa.Column('body', sa.LargeBinary(), nullable=True),
+    sa.Column('created_at', shared.persistence.types.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('caller', 'key')
+    )
+    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
+        batch_op.create_index('ix_idempotency_keys_created_at', ['created_at'], unique=False)
+
     # A cancelled sitting frees its slot: one scheduled sitting per origin, start and level.
     with op.batch_alter_table('sittings', schema=None) as batch_op:
         batch_op.drop_constraint('uq_sitting_slot', type_='unique')
@@ -43,6 +58,10 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
+        batch_op.drop_index('ix_idempotency_keys_created_at')
+    op.drop_table('idempotency_keys')
+
     with op.batch_alter_table('question_retirements', schema=None) as batch_op:
         batch_op.drop_index('uq_pending_retirement')
         batch_op.drop_index(batch_op.f('ix_question_retirements_question_id'))
