@@ -3,12 +3,15 @@ import logging
 from datetime import timedelta
 
 from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
 from sqlalchemy.exc import IntegrityError
 
 from shared.calendar import program_date, utcnow
 from shared.contracts import billing, learning
 from shared.persistence.group_commit import GroupCommit
+from shared.errors import DomainError
 from shared.service import ServiceBase, api, event_handler, periodic
+from shared.settings import CannotStart
 from shared.web.pagination import PageQuery
 
 from . import actions, papers, question_bank, schemas
@@ -18,9 +21,30 @@ LEARNER = ("learner",)
 EXAMINER = ("examiner",)
 
 
+class QuestionBankFile(DependencyProvider):
+    """The bank file the database is seeded from (QUESTION_BANK_FILE), read and
+    checked whole at start: a missing or invalid file stops the start, named. None
+    when unset: a real bank is loaded from outside the image (docs/question-bank.md)."""
+
+    def setup(self):
+        path = self.container.config.get("QUESTION_BANK_FILE")
+        self.bank = None
+        if path:
+            try:
+                self.bank = question_bank.read_bank_file(path)
+            except OSError as exc:
+                raise CannotStart(f"QUESTION_BANK_FILE {path}: {exc.strerror}") from None
+            except DomainError as exc:
+                raise CannotStart(f"QUESTION_BANK_FILE {path}: {exc.detail}") from None
+
+    def get_dependency(self, worker_ctx):
+        return self.bank
+
+
 class ExamService(ServiceBase):
     name = "exam"
     config = Config()
+    bank_file = QuestionBankFile()
     # Autosaves at a national sitting share commits (one disk sync for many).
     autosave = GroupCommit("autosave")
 
@@ -34,21 +58,14 @@ class ExamService(ServiceBase):
     def record_retake_paid(self, tx, event):
         actions.record_retake_paid(tx, event)
 
-    def bank_file(self):
-        """The bank file the database is seeded from (QUESTION_BANK_FILE), or None:
-        a real bank is loaded from outside the image (docs/question-bank.md)."""
-        path = self.config.get("QUESTION_BANK_FILE")
-        return question_bank.read_bank_file(path) if path else None
-
     @periodic("PREPARE_INTERVAL_SECONDS", 3600, eager=True)
     def prepare(self):
         """Seed the question bank and generate the coming months' sittings (idempotent;
         a replica doing the same at the same moment wins, the unique keys say so)."""
-        bank_file = self.bank_file()
         try:
             with self.db.transaction() as tx:
-                if bank_file is not None:
-                    question_bank.seed(tx.session, bank_file)
+                if self.bank_file is not None:
+                    question_bank.seed(tx.session, self.bank_file)
                 actions.generate_sittings(
                     tx.session, program_date(utcnow()), int(self.config.get("SITTING_MONTHS_AHEAD", 3)),
                     int(self.config.get("SITTING_CAPACITY", 500)),
@@ -151,7 +168,7 @@ class ExamService(ServiceBase):
     def open_paper(self, request, principal, registration_id):
         """The candidate's paper, inside the slot only; drawn on first opening."""
         with self.db.transaction() as tx:
-            paper = papers.open_paper(tx, registration_id, principal, utcnow(), self.bank_file())
+            paper = papers.open_paper(tx, registration_id, principal, utcnow(), self.bank_file)
             return papers.candidate_paper(tx.session, paper)
 
     @api("PUT", "/exam/papers/<uuid:paper_id>/answers/<int:number>", roles=LEARNER,

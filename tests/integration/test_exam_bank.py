@@ -4,6 +4,8 @@ paper follows its level's blueprint and never carries an answer or a rubric."""
 from collections import Counter
 from decimal import Decimal
 
+import pytest
+
 from services.exam import actions
 from tests.support import exam_flow as flow
 
@@ -216,3 +218,20 @@ def test_the_load_command_checks_the_whole_file_and_refuses_the_sample_unless_as
     from sqlalchemy import create_engine, text
     with create_engine(url).connect() as conn:
         assert conn.execute(text("SELECT count(DISTINCT question_id) FROM questions")).scalar() == 125
+
+
+def test_a_missing_or_broken_bank_file_stops_the_start_naming_it(services, tmp_path):
+    from nameko.containers import ServiceContainer
+
+    from shared.settings import CannotStart
+    from tests.support.services import SERVICE_CLASSES, load_class
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(OWN_BANK.replace("answer: A", "answer: C"), encoding="utf-8")
+    for path, said in ((tmp_path / "absent.yaml", "No such file"), (broken, "REAL-002: answer")):
+        container = ServiceContainer(load_class(SERVICE_CLASSES["exam"]),
+                                     services.config("exam", QUESTION_BANK_FILE=str(path)))
+        try:
+            with pytest.raises(CannotStart, match=said):
+                container.start()
+        finally:
+            container.kill()
