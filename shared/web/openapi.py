@@ -70,6 +70,7 @@ def build(container, version: str = "1") -> dict:
             op["responses"]["403"] = _problem("The token's role may not call this")
         if ep.idempotent:
             op["parameters"].append(IDEMPOTENCY_KEY_PARAMETER)
+            op["responses"].setdefault("400", _problem("The Idempotency-Key header is not valid"))
             op["responses"].setdefault("409", _problem("A request with this Idempotency-Key is still running"))
             op["responses"].setdefault("422", _problem("This Idempotency-Key came with another request"))
         if ep.rate_limit:

@@ -235,3 +235,15 @@ def test_a_missing_or_broken_bank_file_stops_the_start_naming_it(services, tmp_p
                 container.start()
         finally:
             container.kill()
+
+
+def test_a_question_written_again_by_its_author_answers_the_draft(services):
+    services.start("exam")
+    one = services.client("exam", "examiner", subject="examiner-1")
+    two = services.client("exam", "examiner", subject="examiner-2")
+    first = one.post("/exam/questions", SHORT)
+    again = one.post("/exam/questions", SHORT)
+    assert first.status_code == 201 and again.status_code == 200 and again.json() == first.json()
+    theirs = two.post("/exam/questions", SHORT)  # another author's is their own draft
+    assert theirs.status_code == 201 and theirs.json()["question_id"] != first.json()["question_id"]
+    assert one.get("/exam/questions", params={"status": "draft"}).json()["total"] == 2
