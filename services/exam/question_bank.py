@@ -14,6 +14,7 @@ import yaml
 from sqlalchemy import exists, select
 
 from shared.errors import NotFound
+from shared.web.pagination import page
 
 from .actions import current_blueprint
 from .domain import bank
@@ -212,8 +213,7 @@ def listing(session, query: dict) -> dict:
     shown = latest[query["offset"]:query["offset"] + query["limit"]]
     pending = {r.question_id: r for r in session.scalars(select(Retirement).where(
         Retirement.decision.is_(None), Retirement.question_id.in_([q.question_id for q in shown])))}
-    return {"items": [question_view(q, pending.get(q.question_id)) for q in shown], "total": len(latest),
-            "limit": query["limit"], "offset": query["offset"]}
+    return page([question_view(q, pending.get(q.question_id)) for q in shown], len(latest), query)
 
 
 def revisions_view(session, question_id: str) -> dict:

@@ -125,10 +125,10 @@ class IdempotencyKeys(SharedExtension):
             if isinstance(exc, KeyInvalid):
                 return problems.from_exception(exc)
             return answer(request)  # no valid token: answered (401/403) without a key
-        print_ = fingerprint(request.method, request.path, request.query_string.decode("latin-1"),
+        digest = fingerprint(request.method, request.path, request.query_string.decode("latin-1"),
                              request.get_data(cache=True))
         try:
-            kept = self._claim(caller, key, print_)
+            kept = self._claim(caller, key, digest)
         except problems.HttpProblem as exc:
             response = problems.from_exception(exc)
             if isinstance(exc, KeyInProgress):
@@ -144,15 +144,15 @@ class IdempotencyKeys(SharedExtension):
         try:
             response = answer(request)
         finally:
-            self._settle(caller, key, print_, response)
+            self._settle(caller, key, digest, response)
         return response
 
-    def _claim(self, caller: str, key: str, print_: str) -> Kept | None:
+    def _claim(self, caller: str, key: str, digest: str) -> Kept | None:
         """None: this request holds the key and runs; a Kept answer: replay it."""
         table, now = self.table, utcnow()
         try:
             with self.database.transaction() as tx:
-                tx.session.execute(insert(table).values(caller=caller, key=key, fingerprint=print_,
+                tx.session.execute(insert(table).values(caller=caller, key=key, fingerprint=digest,
                                                         state="pending", created_at=now))
             return None
         except IntegrityError:
@@ -162,10 +162,10 @@ class IdempotencyKeys(SharedExtension):
                                      .with_for_update()).first()
             if row is None or row.created_at < now - self.keep_for:  # gone, or expired: claim afresh
                 tx.session.execute(delete(table).where(table.c.caller == caller, table.c.key == key))
-                tx.session.execute(insert(table).values(caller=caller, key=key, fingerprint=print_,
+                tx.session.execute(insert(table).values(caller=caller, key=key, fingerprint=digest,
                                                         state="pending", created_at=now))
                 return None
-            if row.fingerprint != print_:
+            if row.fingerprint != digest:
                 raise KeyReused(f"{HEADER} {key!r} was sent with another request; use a new key for it")
             if row.state == "done":
                 return Kept(row.status, row.content_type, row.body)
@@ -176,10 +176,10 @@ class IdempotencyKeys(SharedExtension):
                                .values(created_at=now))
             return None
 
-    def _settle(self, caller: str, key: str, print_: str, response: Response | None) -> None:
+    def _settle(self, caller: str, key: str, digest: str, response: Response | None) -> None:
         """Keep a success with the key; let go of the key otherwise."""
         table, now = self.table, utcnow()
-        mine = and_(table.c.caller == caller, table.c.key == key, table.c.fingerprint == print_,
+        mine = and_(table.c.caller == caller, table.c.key == key, table.c.fingerprint == digest,
                     table.c.state == "pending")
         try:
             with self.database.transaction() as tx:
