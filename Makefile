@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 LOCKS  := requirements.lock requirements-dev.lock
 STAMP  := $(VENV)/.installed-$(shell cat $(LOCKS) | cksum | cut -d' ' -f1)
 
-.PHONY: venv keys run stop status demo test test-unit bench token admin queues dead-letters replay discard trace catalog migration infra verify-certificate
+.PHONY: venv keys run stop status demo test test-unit bench token admin queues dead-letters replay discard trace catalog migration infra verify-certificate load-bank
 
 # The runtime lock (what the image installs) and the test/development lock, each pinning
 # every transitive package: installed without resolving, then checked to be complete.
@@ -72,6 +72,9 @@ verify-certificate: venv  ## make verify-certificate FILE=cert.json KEYS=keys.js
 
 catalog: venv             ## regenerate docs/events.md from the contracts
 	@$(PY) -m shared.contracts.catalog > docs/events.md
+
+load-bank: venv           ## make load-bank FILE=/secure/bank.yaml (into EXAM_DATABASE_URL; docs/question-bank.md)
+	@$(PY) -m services.exam.load_bank $(FILE)
 
 migration: venv           ## make migration SERVICE=billing MSG="add invoices"
 	@$(PY) -m shared.persistence.migrations revision $(SERVICE) "$(MSG)"

@@ -8,10 +8,12 @@ from sqlalchemy import BigInteger, event, inspect, Boolean, ForeignKey, Integer,
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.persistence.tables import add_messaging_tables
+from shared.web.idempotency import add_idempotency_table
 from shared.persistence.types import BigId, UtcDateTime
 
 metadata = MetaData()
 add_messaging_tables(metadata)
+add_idempotency_table(metadata)  # kept answers of creating POSTs (shared/web/idempotency.py)
 
 
 class Model(DeclarativeBase):
@@ -86,6 +88,8 @@ class Statement(Model):
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
     line_count: Mapped[int] = mapped_column(Integer)
     counts: Mapped[str] = mapped_column(Text)  # JSON: state -> lines
+    # The file's digest: the same file again answers this import once it is complete.
+    content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class StatementLine(Model):

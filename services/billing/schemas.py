@@ -1,6 +1,8 @@
 """Billing's API payloads."""
 from marshmallow import Schema, fields, validate
 
+from shared.web.pagination import PageQuery, page_of
+
 PROVIDERS = ("wechat_pay", "alipay")
 
 
@@ -45,8 +47,7 @@ class Order(Schema):
     study_begun = fields.Bool(metadata={"description": "learning reported study (refund needs an admin)"})
 
 
-class Orders(Schema):
-    orders = fields.List(fields.Nested(Order))
+OrderPage = page_of(Order)
 
 
 class ReviewItem(Schema):
@@ -70,17 +71,10 @@ class ReviewItem(Schema):
     order_id = fields.UUID(allow_none=True)
 
 
-class ReviewQueue(Schema):
-    total = fields.Int()
-    items = fields.List(fields.Nested(ReviewItem))
+ReviewQueue = page_of(ReviewItem, "ReviewQueue")
 
 
-class Page(Schema):
-    offset = fields.Int(load_default=0, validate=validate.Range(min=0))
-    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
-
-
-class ReviewQuery(Page):
+class ReviewQuery(PageQuery):
     state = fields.Str(load_default="open", validate=validate.OneOf(("open", "settled", "rejected", "all")))
     reason = fields.Str(validate=validate.OneOf(("wrong_amount", "unknown_order", "refund_due",
                                                  "unmatched", "ambiguous")))
@@ -133,13 +127,10 @@ class StatementLine(Schema):
     payment_id = fields.Int(allow_none=True)
 
 
-class StatementLines(Schema):
-    total = fields.Int()
-    offset = fields.Int()
-    lines = fields.List(fields.Nested(StatementLine))
+StatementLines = page_of(StatementLine, "StatementLines")
 
 
-class StatementLinesQuery(Page):
+class StatementLinesQuery(PageQuery):
     state = fields.Str(validate=validate.OneOf(LINE_STATES))
 
 
@@ -196,12 +187,16 @@ class Invoice(Schema):
 
 
 class Invoices(Schema):
+    """What a correction made: the red invoice and the new one."""
     invoices = fields.List(fields.Nested(Invoice))
+
+
+InvoicePage = page_of(Invoice)
 
 
 # -- reports -----------------------------------------------------------------------------
 
-class ReportQuery(Schema):
+class ReportQuery(PageQuery):
     from_ = fields.Str(required=True, data_key="from", metadata={"description": "First month, YYYY-MM"})
     to = fields.Str(metadata={"description": "Last month, YYYY-MM (default: from)"})
     base_code = fields.Str(validate=validate.Length(min=1, max=32))
@@ -218,5 +213,4 @@ class ReportRow(Schema):
     outstanding_fen = fields.Int()
 
 
-class Report(Schema):
-    rows = fields.List(fields.Nested(ReportRow))
+Report = page_of(ReportRow, "Report")

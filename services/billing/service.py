@@ -11,6 +11,7 @@ from shared.calendar import utcnow
 from shared.contracts import enrollment, exam, learning
 from shared.errors import InvalidInput
 from shared.service import ServiceBase, api, event_handler, load_body
+from shared.web.pagination import PageQuery, slice_page
 from shared.web.problems import BadSignature
 
 from . import actions, domain, schemas
@@ -85,8 +86,9 @@ class BillingService(ServiceBase):
     def import_statement(self, request, principal, query):
         """Import the bank's statement: the CSV of docs/bank-statement.md as the raw
         body (text/csv) or as the form field `file` (multipart/form-data), UTF-8 or
-        GBK. Every line ends in one state (counts here, lines at .../lines);
-        re-importing a file changes nothing (its lines are duplicates)."""
+        GBK. Every line ends in one state (counts here, lines at .../lines). The
+        same file again answers its import (200) and records nothing; another file
+        repeating lines counts them as duplicates."""
         # Only a multipart form is parsed as one: any other body is the file itself
         # (even curl's default form-urlencoded type).
         upload = request.files.get("file") if request.mimetype == "multipart/form-data" else None
@@ -94,9 +96,10 @@ class BillingService(ServiceBase):
         if not raw:
             raise InvalidInput("the statement is empty", errors={"file": ["no content"]})
         charset = query.get("charset") or request.mimetype_params.get("charset")
-        return actions.statements.import_statement(
+        imported, new = actions.statements.import_statement(
             self.db, raw, charset=charset, filename=query.get("filename") or (upload and upload.filename),
             principal=principal, now=utcnow(), pause=eventlet.sleep)
+        return (201 if new else 200), imported
 
     @api("GET", "/billing/statements/<uuid:statement_id>", roles=FINANCE, response=schemas.StatementImport)
     def get_statement(self, request, principal, statement_id):
@@ -109,8 +112,7 @@ class BillingService(ServiceBase):
     def get_statement_lines(self, request, principal, statement_id, query):
         """Each line's state and reason, in file order (filter by state; paged)."""
         with self.db.read() as session:
-            return actions.statements.statement_lines(session, statement_id, query.get("state"),
-                                                      query["offset"], query["limit"])
+            return actions.statements.statement_lines(session, statement_id, query)
 
     # -- the review queue ----------------------------------------------------------
 
@@ -119,8 +121,7 @@ class BillingService(ServiceBase):
         """Payments waiting for a clerk: wrong amounts, unknown orders, unmatched or
         ambiguous bank lines, refunds due (state=settled/rejected/all for decisions)."""
         with self.db.read() as session:
-            return actions.review.review_queue(session, query["state"], query.get("reason"),
-                                               query["offset"], query["limit"])
+            return actions.review.review_queue(session, query)
 
     @api("POST", "/billing/review/<int:item_id>/settle", roles=FINANCE, request=schemas.SettleRequest,
          response=schemas.ReviewItem)
@@ -155,21 +156,23 @@ class BillingService(ServiceBase):
             return actions.view(order, self.bank_account())
 
     @api("GET", "/billing/enrollments/<uuid:enrollment_id>/orders", roles=ORDER_READERS,
-         response=schemas.Orders)
-    def get_orders_of_enrollment(self, request, principal, enrollment_id):
+         query=PageQuery, response=schemas.OrderPage)
+    def get_orders_of_enrollment(self, request, principal, enrollment_id, query):
         """Every order of an enrollment: its fee and its paid retakes."""
         with self.db.read() as session:
             orders = actions.orders_of_enrollment(session, enrollment_id, principal)
-            return {"orders": [actions.view(o, self.bank_account()) for o in orders]}
+            return slice_page([actions.view(o, self.bank_account()) for o in orders], query)
 
     @api("POST", "/billing/orders/<uuid:order_id>/refund", roles=FINANCE, request=schemas.RefundRequest,
          response=schemas.Refund, status=201)
     def refund_order(self, request, principal, order_id, body):
         """Refund a paid order: a clerk before study has begun; after, only an
-        administrator with administrator_override and a reason. Emits billing.refunded."""
+        administrator with administrator_override and a reason. Emits billing.refunded.
+        The same refund again answers it (200); another reason: 409 with `refund_id`."""
         with self.db.transaction() as tx:
-            return actions.refunds.refund(tx, order_id, body["reason"], body["administrator_override"],
-                                          principal, utcnow())
+            refund, new = actions.refunds.refund(tx, order_id, body["reason"], body["administrator_override"],
+                                                 principal, utcnow())
+            return (201 if new else 200), refund
 
     # -- invoices -----------------------------------------------------------------------
 
@@ -177,16 +180,19 @@ class BillingService(ServiceBase):
          request=schemas.InvoiceRequest, response=schemas.Invoice, status=201)
     def request_invoice(self, request, principal, order_id, body):
         """Invoice a paid order: a personal title, or a company title with its unified
-        social credit code. Issued at once, then frozen."""
+        social credit code. Issued at once, then frozen. The same request again answers
+        the invoice (200); another title while it is live: 409 with its `invoice_id`."""
         with self.db.transaction() as tx:
             title = self._title(tx.session, order_id, principal, body)
-            return actions.invoices.request(tx, order_id, title, principal, utcnow())
+            invoice, new = actions.invoices.request(tx, order_id, title, principal, utcnow())
+            return (201 if new else 200), invoice
 
-    @api("GET", "/billing/orders/<uuid:order_id>/invoices", roles=ORDER_READERS, response=schemas.Invoices)
-    def list_invoices(self, request, principal, order_id):
+    @api("GET", "/billing/orders/<uuid:order_id>/invoices", roles=ORDER_READERS, query=PageQuery,
+         response=schemas.InvoicePage)
+    def list_invoices(self, request, principal, order_id, query):
         """The order's invoices, red ones included, in issue order."""
         with self.db.read() as session:
-            return {"invoices": actions.invoices.of_order(session, order_id, principal)}
+            return slice_page(actions.invoices.of_order(session, order_id, principal), query)
 
     @api("GET", "/billing/invoices/<uuid:invoice_id>", roles=ORDER_READERS, response=schemas.Invoice)
     def get_invoice(self, request, principal, invoice_id):
@@ -198,12 +204,13 @@ class BillingService(ServiceBase):
          request=schemas.CorrectionRequest, response=schemas.Invoices, status=201)
     def correct_invoice(self, request, principal, invoice_id, body):
         """Correct an issued invoice: a red invoice reverses it and a new one replaces
-        it (both returned); the original stays, marked reversed."""
+        it (both returned); the original stays, marked reversed. The same correction
+        again answers the two (200); another one: 409 with the replacement's `invoice_id`."""
         with self.db.transaction() as tx:
             _, order = actions.invoices.invoice_of(tx.session, invoice_id, principal)
             title = self._title(tx.session, order.order_id, principal, body)
-            return {"invoices": actions.invoices.correct(tx, invoice_id, title, body["reason"], principal,
-                                                         utcnow())}
+            made, new = actions.invoices.correct(tx, invoice_id, title, body["reason"], principal, utcnow())
+            return (201 if new else 200), {"invoices": made}
 
     @api("GET", "/billing/invoices/<uuid:invoice_id>/pdf", roles=ORDER_READERS)
     def invoice_pdf(self, request, principal, invoice_id):
@@ -225,8 +232,8 @@ class BillingService(ServiceBase):
          response=schemas.Report)
     def monthly_report(self, request, principal, query):
         """Per base and month (Asia/Shanghai): enrollments, amounts due, received,
-        refunded, outstanding, in fen. format=csv for a spreadsheet. A base operator
-        gets its own base only."""
+        refunded, outstanding, in fen. format=csv for a spreadsheet (every row; the
+        JSON is paged). A base operator gets its own base only."""
         first = reports.parse_month(query["from_"])
         last = reports.parse_month(query["to"]) if query.get("to") else first
         # A base operator sees its own base (a token without one: no base at all).
@@ -240,4 +247,4 @@ class BillingService(ServiceBase):
             writer.writerows([getattr(r, f) for f in reports.FIELDS] for r in rows)
             return Response("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="billing-{first:%Y-%m}.csv"'})
-        return {"rows": [vars(r) for r in rows]}
+        return slice_page([vars(r) for r in rows], query)

@@ -6,13 +6,14 @@ import io
 import uuid
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from shared import identity
 from shared.calendar import program_date
 from shared.contracts import certificate as events
 from shared.errors import NotFound
 from shared.messaging.consumer import Defer
+from shared.web.pagination import fetch_page
 
 from . import domain, signing
 from .models import Certificate, Holder, NumberSequence
@@ -151,19 +152,16 @@ def _may_see(certificate: Certificate, principal) -> bool:
         return str(certificate.learner_id) == principal.subject
     if principal.role == "base_operator":
         return certificate.base_code == principal.base
-    return principal.role in ("admin", "operator")
+    return principal.role == "admin"
 
 
 # -- the talent registry ---------------------------------------------------------
 
-def search(session, criteria: dict, id_key: bytes, today) -> tuple[list[Certificate], int]:
-    """Administrators: the current serial of each certificate matching every criterion given."""
-    query = _registry_query(criteria, id_key, today)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    page, per_page = criteria.get("page", 1), criteria.get("per_page", 50)
-    rows = session.scalars(query.order_by(Certificate.issued_on.desc(), Certificate.number)
-                           .offset((page - 1) * per_page).limit(per_page)).all()
-    return list(rows), total
+def search(session, criteria: dict, id_key: bytes, today, query: dict) -> tuple[list[Certificate], int]:
+    """Administrators: the current serial of each certificate matching every criterion
+    given, newest first; one page of them (`query`: limit, offset) and their count."""
+    stmt = _registry_query(criteria, id_key, today)
+    return fetch_page(session, stmt.order_by(Certificate.issued_on.desc(), Certificate.number), query)
 
 
 def export(session, criteria: dict, id_key: bytes, today) -> list[Certificate]:
@@ -223,14 +221,19 @@ def _current_for_change(session, number: str) -> Certificate:
     return certificate
 
 
-def correct(tx, number: str, correction: dict, signer, id_key: bytes, now) -> Certificate:
+def correct(tx, number: str, correction: dict, signer, id_key: bytes, now) -> tuple[Certificate, bool]:
     """The learner's data was wrong: reissue the number with the next serial, newly
-    signed; the current one becomes superseded."""
+    signed; the current one becomes superseded. (The reissue, whether it is new:
+    the same correction again answers the reissue it made.)"""
     current = _current_for_change(tx.session, number)
     new_id = None
     if correction.get("id_number"):
         new_id = identity.parse_id_number(correction["id_number"], program_date(now))
     new_hash = identity.keyed_hash(new_id.value, id_key) if new_id else None
+    if current.status == "valid" and domain.repeats_correction(
+            current.serial, current.correction_reason, current.holder_name, current.id_number_hash,
+            correction.get("holder_name"), new_hash, correction["reason"]):
+        return current, False
     domain.check_correction(current.status, current.holder_name, current.id_number_hash,
                             correction.get("holder_name"), new_hash)
     reissued = Certificate(
@@ -252,7 +255,7 @@ def correct(tx, number: str, correction: dict, signer, id_key: bytes, now) -> Ce
         "id_number_hash": reissued.id_number_hash, "id_number_masked": reissued.id_number_masked,
         "issued_on": reissued.issued_on, "reason": correction["reason"], "reissued_at": now},
         correlation_id=reissued.enrollment_id)
-    return reissued
+    return reissued, True
 
 
 def revoke(tx, number: str, reason: str, now) -> Certificate:

@@ -121,5 +121,14 @@ def check_correction(current_status: str, holder_name: str, id_hash: str,
                                        "give a holder name or ID number that differs from the certificate's"}])
 
 
+def repeats_correction(serial: int, correction_reason: str | None, holder_name: str, id_hash: str,
+                       new_name: str | None, new_id_hash: str | None, reason: str) -> bool:
+    """The correction that made the current serial, asked again (a lost response):
+    answered with that reissue rather than refused as changing nothing."""
+    return (serial > 1 and correction_reason == reason
+            and (new_name is None or _name(new_name) == _name(holder_name))
+            and (new_id_hash is None or new_id_hash == id_hash))
+
+
 def check_revocation(current_status: str) -> None:
     _check_current(current_status)

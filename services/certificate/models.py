@@ -8,10 +8,12 @@ from sqlalchemy import Date, Integer, MetaData, String, Text, UniqueConstraint, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.persistence.tables import add_messaging_tables
+from shared.web.idempotency import add_idempotency_table
 from shared.persistence.types import UtcDateTime
 
 metadata = MetaData()
 add_messaging_tables(metadata)
+add_idempotency_table(metadata)  # kept answers of creating POSTs (shared/web/idempotency.py)
 
 
 class Model(DeclarativeBase):

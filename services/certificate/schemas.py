@@ -1,6 +1,8 @@
 """Certificate's API payloads."""
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
+from shared.web.pagination import page_of
+
 LEVELS = ("L4", "L3")
 
 
@@ -82,8 +84,6 @@ class RegistrySearch(Schema):
     issued_to = fields.Date()
     id_number = fields.Str(validate=validate.Length(min=1, max=30))
     include_superseded = fields.Bool(load_default=False)
-    page = fields.Int(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
 
     @validates_schema
     def _range(self, data, **kwargs):
@@ -97,11 +97,7 @@ class RegistryEntry(CertificateRecord):
     revocation_reason = fields.Str(allow_none=True)
 
 
-class RegistryPage(Schema):
-    items = fields.List(fields.Nested(RegistryEntry))
-    total = fields.Int()
-    page = fields.Int()
-    per_page = fields.Int()
+RegistryPage = page_of(RegistryEntry, "RegistryPage")
 
 
 class Correction(Schema):

@@ -9,6 +9,7 @@ from shared.calendar import program_date, utcnow
 from shared.contracts import enrollment, exam
 from shared.errors import NotFound
 from shared.service import ServiceBase, api, event_handler
+from shared.web import pagination
 
 from . import actions, document, page, schemas, signing
 
@@ -104,12 +105,13 @@ class CertificateService(ServiceBase):
     # -- administrators: the talent registry, corrections, revocations -----------------
 
     @api("POST", "/certificate/registry/search", roles=("admin",), request=schemas.RegistrySearch,
-         response=schemas.RegistryPage)
-    def search_registry(self, request, principal, body):
-        """Search certificates (a POST, so an ID number never sits in a URL or access log)."""
+         query=pagination.PageQuery, response=schemas.RegistryPage)
+    def search_registry(self, request, principal, body, query):
+        """Search certificates (a POST, so an ID number never sits in a URL or access log;
+        the page, `limit` and `offset`, in the query string as for every list)."""
         with self.db.read() as session:
-            rows, total = actions.search(session, body, self.id_key, program_date(utcnow()))
-        return {"items": rows, "total": total, "page": body["page"], "per_page": body["per_page"]}
+            rows, total = actions.search(session, body, self.id_key, program_date(utcnow()), query)
+        return pagination.page(rows, total, query)
 
     @api("POST", "/certificate/registry/export", roles=("admin",), request=schemas.RegistrySearch)
     def export_registry(self, request, principal, body):
@@ -122,10 +124,11 @@ class CertificateService(ServiceBase):
     @api("POST", "/certificate/certificates/<number>/corrections", roles=("admin",),
          request=schemas.Correction, response=schemas.Certificate, status=201)
     def correct(self, request, principal, number, body):
-        """Correct the holder's name and/or ID number: reissue with the next serial."""
+        """Correct the holder's name and/or ID number: reissue with the next serial.
+        The same correction again answers the reissue it made (200)."""
         with self.db.transaction() as tx:
-            reissued = actions.correct(tx, number, body, self.signer, self.id_key, utcnow())
-        return 201, actions.view(reissued, self.public_base_url)
+            reissued, new = actions.correct(tx, number, body, self.signer, self.id_key, utcnow())
+        return (201 if new else 200), actions.view(reissued, self.public_base_url)
 
     @api("POST", "/certificate/certificates/<number>/revocation", roles=("admin",),
          request=schemas.Revocation, response=schemas.Certificate)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -20,6 +20,7 @@ from shared.calendar import program_date
 from shared.contracts import enrollment as events
 from shared.errors import Conflict, NotFound, RuleViolation
 from shared.messaging.consumer import Defer
+from shared.web.pagination import fetch_page, page
 
 from . import domain
 from .domain.eligibility import Applicant, Education, HeldCertificate, assess
@@ -41,6 +42,11 @@ class OpenEnrollmentExists(Conflict):
     title = "The learner already has an open enrollment for this level"
 
 
+class EnrolledConcurrently(OpenEnrollmentExists):
+    """A concurrent request enrolled the learner first: asked again, the request
+    is answered as a repeat or refused naming that enrollment."""
+
+
 class AlreadyCertified(Conflict):
     slug = "already-certified"
     title = "The learner already holds this level's certificate"
@@ -48,13 +54,27 @@ class AlreadyCertified(Conflict):
 
 # -- training bases -----------------------------------------------------------------
 
-def register_base(tx, body: dict, by: str, now: datetime) -> TrainingBase:
-    if tx.session.get(TrainingBase, body["code"]) is not None:
-        raise Conflict(f"training base {body['code']} is already registered")
+class BaseExists(Conflict):
+    slug = "base-exists"
+    title = "A training base with this code is already registered"
+
+
+def register_base(tx, body: dict, by: str, now: datetime) -> tuple[TrainingBase, bool]:
+    """(the base, whether it is new): the same registration again answers the base."""
+    found = tx.session.get(TrainingBase, body["code"])
+    if found is not None:
+        if domain.same_request(_columns(found), body, domain.BASE_FIELDS):
+            return found, False
+        raise BaseExists(f"training base {body['code']} is already registered with other details",
+                         code=found.code)
     base = TrainingBase(**body, suspended=False, registered_at=now)
     tx.session.add(base)
     _record_authorization(tx, base, "registered", "registered", by, now)
-    return base
+    return base, True
+
+
+def _columns(row) -> dict:
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns}
 
 
 def find_base(session, code: str) -> TrainingBase:
@@ -110,9 +130,9 @@ def base_journey(code: str) -> uuid.UUID:
     return uuid.uuid5(BASE_NAMESPACE, code)
 
 
-def list_bases(session, today) -> list[dict]:
-    return [base_view(session, b, today)
-            for b in session.scalars(select(TrainingBase).order_by(TrainingBase.code))]
+def list_bases(session, today, query: dict) -> dict:
+    rows, total = fetch_page(session, select(TrainingBase).order_by(TrainingBase.code), query)
+    return page([base_view(session, b, today) for b in rows], total, query)
 
 
 def base_view(session, base: TrainingBase, today) -> dict:
@@ -165,17 +185,14 @@ class Register:
                     HeldCertificate(c.certificate_number, c.level, c.issued_on, c.revoked))
 
     def write_learners(self, session) -> None:
-        """One upsert for the batch's learners: the latest application carries the
-        current contact details; a concurrent first enrollment of the same person
-        does not fail on the learner row."""
+        """One insert for the batch's new learners (identity only: contact details
+        belong to each base's enrollment, so another base never rewrites them); a
+        concurrent first enrollment of the same person does not fail on the row."""
         if not self.learners:
             return
         dialect = {"postgresql": postgresql, "sqlite": sqlite}[session.get_bind().dialect.name]
-        stmt = dialect.insert(Learner)
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=[Learner.learner_id],
-            set_={"full_name": stmt.excluded.full_name, "mobile": stmt.excluded.mobile}),
-            list(self.learners.values()))
+        session.execute(dialect.insert(Learner).on_conflict_do_nothing(index_elements=[Learner.learner_id]),
+                        list(self.learners.values()))
         self.learners.clear()
 
 
@@ -206,11 +223,11 @@ def enroll(tx, base: TrainingBase, p: Prepared, register: Register, operator: st
 
     register.learners[p.learner_id] = {
         "learner_id": p.learner_id, "id_number_hash": p.id_hash,
-        "id_number_masked": p.id_number.masked, "full_name": app["full_name"], "mobile": p.mobile}
+        "id_number_masked": p.id_number.masked}
     enrollment_id = uuid.uuid4()
     row = dict(
         enrollment_id=enrollment_id, learner_id=p.learner_id, base_code=base.code, level=level,
-        status=Status.SUBMITTED.value, full_name=app["full_name"],
+        status=Status.SUBMITTED.value, full_name=app["full_name"], mobile=p.mobile,
         education_tier=app["education"]["tier"], education_status=app["education"]["status"],
         related_work_months=app["related_work_months"],
         work_months_since_l4=app["work_months_since_l4"], sector=app["sector"],
@@ -231,14 +248,22 @@ def enroll(tx, base: TrainingBase, p: Prepared, register: Register, operator: st
 
 
 def submit_application(tx, base_code: str, application: dict, id_key: bytes, operator: str,
-                       now: datetime) -> Enrollment:
+                       now: datetime) -> tuple[Enrollment, bool]:
+    """(the enrollment, whether it is new). The same application again at the same
+    base, while its enrollment is open, answers that enrollment (a lost response)."""
     base = tx.session.get(TrainingBase, base_code)
     domain.check_base_may_enroll(base, program_date(now))
     prepared = prepare(application, id_key, program_date(now))
     register = Register(tx.session, [prepared])
+    asked = {**application, "mobile": prepared.mobile, "education_tier": application["education"]["tier"],
+             "education_status": application["education"]["status"]}
+    for other in register.enrollments[(prepared.learner_id, application["level"])]:
+        if (other.base_code == base.code and is_open(Status(other.status))
+                and domain.same_request(_columns(other), asked, domain.APPLICATION_FIELDS)):
+            return other, False
     enrollment_id = enroll(tx, base, prepared, register, operator, now)
     write_enrollments(tx.session, register)
-    return tx.session.get(Enrollment, enrollment_id)
+    return tx.session.get(Enrollment, enrollment_id), True
 
 
 def write_enrollments(session, register: Register) -> None:
@@ -253,7 +278,7 @@ def write_enrollments(session, register: Register) -> None:
             session.execute(insert(StatusChange), register.history)
     except IntegrityError as exc:
         if "uq_open_enrollment" in str(exc.orig) or "enrollments.learner_id" in str(exc.orig):
-            raise OpenEnrollmentExists("the learner already has an open enrollment for this "
+            raise EnrolledConcurrently("the learner already has an open enrollment for this "
                                        "level (enrolled concurrently)") from None
         raise
     register.created, register.history = [], []
@@ -275,6 +300,22 @@ def cancel_enrollment(tx, enrollment_id, principal, reason: str, now: datetime) 
     return enrollment
 
 
+def change_contact(tx, enrollment_id, principal, body: dict, now: datetime) -> Enrollment:
+    """The base corrects the contact details of its own enrollment (an administrator
+    may too); recorded in the history with who and what, masked."""
+    enrollment = visible_enrollment(tx.session, enrollment_id, principal, for_update=True)
+    mobile = identity.validate_mobile(body["mobile"])
+    if mobile == enrollment.mobile:
+        return enrollment
+    change = (f"mobile {identity.mask_mobile(enrollment.mobile)} -> {identity.mask_mobile(mobile)} "
+              f"by {principal.subject}: {body['reason']}")
+    tx.session.add(StatusChange(enrollment_id=enrollment.enrollment_id, from_status=enrollment.status,
+                                to_status=enrollment.status, cause=f"contact changed by {principal.role}",
+                                cause_id=principal.subject[:64], at=now, note=change[:1000]))
+    enrollment.mobile, enrollment.updated_at = mobile, now
+    return enrollment
+
+
 # -- reading, with who may see what --------------------------------------------
 
 def visible_enrollment(session, enrollment_id, principal, for_update: bool = False) -> Enrollment:
@@ -289,10 +330,10 @@ def _may_see(enrollment: Enrollment, principal) -> bool:
         return enrollment.base_code == principal.base
     if principal.role == "learner":
         return str(enrollment.learner_id) == principal.subject
-    return principal.role in ("admin", "operator")
+    return principal.role == "admin"
 
 
-def list_enrollments(session, principal, query: dict) -> tuple[list[Enrollment], int]:
+def list_enrollments(session, principal, query: dict) -> dict:
     stmt = select(Enrollment)
     if principal.role == "base_operator":
         stmt = stmt.where(Enrollment.base_code == principal.base)
@@ -302,10 +343,9 @@ def list_enrollments(session, principal, query: dict) -> tuple[list[Enrollment],
         stmt = stmt.where(Enrollment.status == query["status"])
     if query.get("level"):
         stmt = stmt.where(Enrollment.level == query["level"])
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = session.scalars(stmt.order_by(Enrollment.submitted_at.desc())
-                           .limit(query["limit"]).offset(query["offset"])).all()
-    return rows, total
+    rows, total = fetch_page(session, stmt.order_by(Enrollment.submitted_at.desc(), Enrollment.enrollment_id),
+                             query)
+    return page([view(session, e) for e in rows], total, query)
 
 
 def view(session, enrollment: Enrollment) -> dict:
@@ -314,7 +354,7 @@ def view(session, enrollment: Enrollment) -> dict:
         StatusChange.enrollment_id == enrollment.enrollment_id).order_by(StatusChange.id)).all()
     return {**{c.key: getattr(enrollment, c.key) for c in Enrollment.__table__.columns},
             "id_number_masked": learner.id_number_masked,
-            "mobile_masked": identity.mask_mobile(learner.mobile),
+            "mobile_masked": identity.mask_mobile(enrollment.mobile),
             "history": history}
 
 

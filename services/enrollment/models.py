@@ -9,12 +9,14 @@ from sqlalchemy import (Boolean, Date, ForeignKey, Index, Integer, MetaData, Str
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.persistence.tables import add_messaging_tables
+from shared.web.idempotency import add_idempotency_table
 from shared.persistence.types import BigId, UtcDateTime
 
 OPEN_SQL = "status NOT IN ('cancelled', 'refunded', 'expired', 'certified')"
 
 metadata = MetaData()
 add_messaging_tables(metadata)
+add_idempotency_table(metadata)  # kept answers of creating POSTs (shared/web/idempotency.py)
 
 
 class Model(DeclarativeBase):
@@ -49,13 +51,12 @@ class AuthorizationChange(Model):
 
 
 class Learner(Model):
-    """One person, found again by the keyed hash of their ID number."""
+    """One person, found again by the keyed hash of their ID number. Contact details
+    are not here: each base's enrollment holds what that base entered."""
     __tablename__ = "learners"
     learner_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
     id_number_masked: Mapped[str] = mapped_column(String(18))
-    full_name: Mapped[str] = mapped_column(String(100))
-    mobile: Mapped[str] = mapped_column(String(20))
 
 
 class Enrollment(Model):
@@ -66,6 +67,7 @@ class Enrollment(Model):
     level: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(32))
     full_name: Mapped[str] = mapped_column(String(100))
+    mobile: Mapped[str] = mapped_column(String(20))  # as this base entered it (or changed it since)
     education_tier: Mapped[str] = mapped_column(String(40))
     education_status: Mapped[str] = mapped_column(String(20))
     related_work_months: Mapped[int] = mapped_column(Integer)

@@ -1,6 +1,8 @@
 """Enrollment's API payloads."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared.web.pagination import PageQuery, page_of
+
 from .domain.eligibility import STATUSES, TIERS
 
 LEVELS = ("L4", "L3")
@@ -61,8 +63,7 @@ class TrainingBase(Schema):
     history = fields.List(fields.Nested(AuthorizationChange))
 
 
-class TrainingBaseList(Schema):
-    items = fields.List(fields.Nested(TrainingBase))
+TrainingBaseList = page_of(TrainingBase, "TrainingBaseList")
 
 
 class Education(Schema):
@@ -82,6 +83,11 @@ class Application(Schema):
                                                 "work since the L4 certificate's issue"})
     sector = fields.Str(required=True, validate=validate.OneOf(SECTORS))
     invoice_title = fields.Str(load_default=None, validate=validate.Length(max=200))
+
+
+class ContactChange(Schema):
+    mobile = fields.Str(required=True, validate=validate.Length(max=20))
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
 
 
 class StatusChange(Schema):
@@ -115,16 +121,12 @@ class Enrollment(Schema):
     history = fields.List(fields.Nested(StatusChange))
 
 
-class EnrollmentList(Schema):
-    items = fields.List(fields.Nested(Enrollment))
-    total = fields.Int()
+EnrollmentList = page_of(Enrollment, "EnrollmentList")
 
 
-class EnrollmentQuery(Schema):
+class EnrollmentQuery(PageQuery):
     status = fields.Str(validate=validate.Length(max=32))
     level = fields.Str(validate=validate.OneOf(LEVELS))
-    limit = fields.Int(load_default=50, validate=validate.Range(1, 500))
-    offset = fields.Int(load_default=0, validate=validate.Range(0))
 
 
 class RowResult(Schema):

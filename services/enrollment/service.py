@@ -8,10 +8,13 @@ from werkzeug.wrappers import Response
 from shared.calendar import program_date, utcnow
 from shared.contracts import billing, certificate, exam, learning
 from shared.service import ServiceBase, api, event_handler
+from shared.web.pagination import PageQuery
 
 from . import actions, bulk, bulk_csv, schemas
 
-BASE_READERS = ("base_operator", "admin", "operator")
+# The operator (SRE) reads no personal data: journeys by id (every service), queues and
+# dead letters (the broker) are what operations need.
+BASE_READERS = ("base_operator", "admin")
 
 
 class EnrollmentService(ServiceBase):
@@ -27,18 +30,20 @@ class EnrollmentService(ServiceBase):
     @api("POST", "/enrollment/bases", roles=("admin",), request=schemas.BaseRegistration,
          response=schemas.TrainingBase, status=201)
     def register_base(self, request, principal, body):
-        """Register a training base with its authorization period."""
+        """Register a training base with its authorization period. The same registration
+        again answers the base (200); other details under a registered code: 409 (`code`)."""
         now = utcnow()
         with self.db.transaction() as tx:
-            base = actions.register_base(tx, body, principal.subject, now)
+            base, new = actions.register_base(tx, body, principal.subject, now)
             tx.session.flush()
-            return actions.base_view(tx.session, base, program_date(now))
+            return (201 if new else 200), actions.base_view(tx.session, base, program_date(now))
 
-    @api("GET", "/enrollment/bases", roles=("admin", "operator"), response=schemas.TrainingBaseList)
-    def list_bases(self, request, principal):
-        """Every training base with its authorization today."""
+    @api("GET", "/enrollment/bases", roles=("admin",), query=PageQuery,
+         response=schemas.TrainingBaseList)
+    def list_bases(self, request, principal, query):
+        """Every training base with its authorization today, by code."""
         with self.db.read() as session:
-            return {"items": actions.list_bases(session, program_date(utcnow()))}
+            return actions.list_bases(session, program_date(utcnow()), query)
 
     @api("GET", "/enrollment/bases/<code>", roles=BASE_READERS, response=schemas.TrainingBase)
     def get_base(self, request, principal, code):
@@ -76,10 +81,29 @@ class EnrollmentService(ServiceBase):
     @api("POST", "/enrollment/enrollments", roles=("base_operator",), request=schemas.Application,
          response=schemas.Enrollment, status=201)
     def submit_application(self, request, principal, body):
-        """Enroll a learner at the operator's base (eligibility and identity checked)."""
+        """Enroll a learner at the operator's base (eligibility and identity checked).
+        The same application again, while its enrollment is open, answers that
+        enrollment (200); a different one for the learner and level answers 409,
+        naming the enrollment when it is this base's (`enrollment_id`)."""
+        try:
+            return self._submit(principal, body)
+        except actions.EnrolledConcurrently:  # asked again, it is a repeat or a named refusal
+            return self._submit(principal, body)
+
+    def _submit(self, principal, body):
         with self.db.transaction() as tx:
-            enrollment = actions.submit_application(tx, principal.base, body, self.id_key,
-                                                    principal.subject, utcnow())
+            enrollment, new = actions.submit_application(tx, principal.base, body, self.id_key,
+                                                         principal.subject, utcnow())
+            return (201 if new else 200), actions.view(tx.session, enrollment)
+
+    @api("PUT", "/enrollment/enrollments/<uuid:enrollment_id>/contact", roles=("base_operator", "admin"),
+         request=schemas.ContactChange, response=schemas.Enrollment)
+    def change_contact(self, request, principal, enrollment_id, body):
+        """Correct the mobile number of the base's own enrollment, with a reason (the
+        history records who changed it, masked). Another base's enrollments keep theirs."""
+        with self.db.transaction() as tx:
+            enrollment = actions.change_contact(tx, enrollment_id, principal, body, utcnow())
+            tx.session.flush()
             return actions.view(tx.session, enrollment)
 
     @api("POST", "/enrollment/enrollments/<uuid:enrollment_id>/cancellation",
@@ -134,8 +158,7 @@ class EnrollmentService(ServiceBase):
     def list_enrollments(self, request, principal, query):
         """Enrollments the caller may see, newest first."""
         with self.db.read() as session:
-            rows, total = actions.list_enrollments(session, principal, query)
-            return {"items": [actions.view(session, e) for e in rows], "total": total}
+            return actions.list_enrollments(session, principal, query)
 
     # -- events ----------------------------------------------------------------
 

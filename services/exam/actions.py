@@ -16,12 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from shared.calendar import program_date
 from shared.contracts import exam as events
 from shared.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from shared.web.pagination import fetch_page, page
 
 from .domain import attempts, sittings
 from .domain.paper import Blueprint, blueprint_from_data
-from .models import Candidate, PaidRetake, Question, Registration, Sitting
+from .models import Candidate, PaidRetake, Registration, Sitting
 
-BANK_FILE = Path(__file__).parent / "bank" / "questions.yaml"
 BLUEPRINTS_FILE = Path(__file__).parent / "bank" / "blueprints.yaml"
 TENTH = Decimal("0.1")
 
@@ -34,25 +34,7 @@ def points(tenths_: int) -> Decimal:
     return (Decimal(tenths_) * TENTH).quantize(TENTH)
 
 
-# -- set-up: the bank and the calendar ----------------------------------------
-
-@lru_cache(maxsize=1)
-def _bank_seed() -> list[dict]:
-    return yaml.safe_load(BANK_FILE.read_text(encoding="utf-8"))["questions"]
-
-
-def load_bank(session) -> int:
-    """Seed questions not in the database yet (revision 1); never edits one in place."""
-    known = set(session.scalars(select(Question.question_id)))
-    added = 0
-    for q in _bank_seed():
-        if q["id"] not in known:
-            session.add(Question(question_id=q["id"], revision=1, type=q["type"], area=q["area"],
-                                 prompt=q["prompt"], options=q.get("options", []), answer=q.get("answer"),
-                                 rubric=q.get("rubric"), status="active"))
-            added += 1
-    return added
-
+# -- set-up: the blueprints and the calendar (the bank: question_bank.py) ----------
 
 @lru_cache(maxsize=1)
 def blueprints() -> dict[str, Blueprint]:
@@ -85,23 +67,54 @@ def generate_sittings(session, today: date, months: int, capacity: int, closes_b
 
 # -- sittings ------------------------------------------------------------------
 
-def create_sitting(tx, body: dict, now: datetime) -> Sitting:
+def create_sitting(tx, body: dict, now: datetime) -> tuple[Sitting, bool]:
     """An administrator's temporary adjustment: an extra sitting, 90 minutes long.
     Registration closes at the start unless the administrator admits late
-    registration (a make-up sitting), never after the sitting's end."""
+    registration (a make-up sitting), never after the sitting's end. The same
+    request again answers the sitting it made (False: not new); another sitting
+    at that start and level is a clash naming the one there."""
     starts = body["starts_at"]
     ends = starts + sittings.SLOT_LENGTH
+    closes = body["registration_closes_at"] or starts
+    there = _scheduled_at(tx.session, starts, body["level"])
+    if there is not None:
+        return _repeat_or_clash(there, body["capacity"], closes), False
     if ends <= now:
         raise InvalidInput("the sitting would be over already", errors={"starts_at": ["in the past"]})
-    closes = body["registration_closes_at"] or starts
     if closes > ends:
         raise InvalidInput("registration must close by the sitting's end",
                            errors={"registration_closes_at": ["after the sitting ends"]})
     sitting = Sitting(sitting_id=uuid.uuid4(), starts_at=starts, ends_at=ends,
                       level=body["level"], capacity=body["capacity"], seats_taken=0,
                       registration_closes_at=closes, origin="extra", status="scheduled")
-    tx.session.add(sitting)
-    return sitting
+    try:
+        with tx.session.begin_nested():
+            tx.session.add(sitting)
+    except IntegrityError:  # uq_sitting_slot: a concurrent request made it first
+        there = _scheduled_at(tx.session, starts, body["level"])
+        return _repeat_or_clash(there, body["capacity"], closes), False
+    return sitting, True
+
+
+def _scheduled_at(session, starts: datetime, level: str, other_than=None) -> Sitting | None:
+    stmt = select(Sitting).where(Sitting.starts_at == starts, Sitting.level == level,
+                                 Sitting.status == "scheduled")
+    if other_than is not None:
+        stmt = stmt.where(Sitting.sitting_id != other_than)
+    return session.scalars(stmt.limit(1)).first()
+
+
+def _repeat_or_clash(there: Sitting, capacity: int, closes: datetime) -> Sitting:
+    if sittings.same_sitting(there.origin, there.capacity, there.registration_closes_at, capacity, closes):
+        return there
+    raise _clash(there)
+
+
+def _clash(there: Sitting | None) -> "SittingClash":
+    if there is None:  # the sitting that took the slot was changed again meanwhile
+        return SittingClash("another sitting of that level starts then")
+    return SittingClash(f"the {there.origin} sitting {there.sitting_id} for {there.level} already starts "
+                        f"at {there.starts_at.isoformat()}", sitting_id=str(there.sitting_id))
 
 
 class SittingUnderway(Conflict):
@@ -149,14 +162,17 @@ def move_sitting(tx, sitting_id, body: dict, now: datetime) -> Sitting:
     if closes > starts + sittings.SLOT_LENGTH:
         raise InvalidInput("registration must close by the sitting's end",
                            errors={"registration_closes_at": ["after the sitting ends"]})
+    there = _scheduled_at(tx.session, starts, sitting.level, other_than=sitting.sitting_id)
+    if there is not None:
+        raise _clash(there)
     previous = sitting.starts_at
     try:
         with tx.session.begin_nested():
             sitting.starts_at, sitting.ends_at = starts, starts + sittings.SLOT_LENGTH
             sitting.registration_closes_at = closes
             sitting.change_reason, sitting.changed_at = body["reason"], now
-    except IntegrityError:  # uq_sitting_slot
-        raise SittingClash(f"a {sitting.origin} sitting for {sitting.level} already starts then") from None
+    except IntegrityError:  # uq_sitting_slot: a concurrent change took the slot first
+        raise _clash(_scheduled_at(tx.session, starts, sitting.level, other_than=sitting_id)) from None
     for registration in _registered_at(tx.session, sitting.sitting_id):
         _tell(tx, registration, "moved", starts, previous, body["reason"], now)
     return sitting
@@ -180,11 +196,13 @@ def sitting_view(s: Sitting) -> dict:
             "seats_left": s.capacity - s.seats_taken}
 
 
-def upcoming_sittings(session, level: str | None, now: datetime) -> list[dict]:
+def upcoming_sittings(session, query: dict, now: datetime) -> dict:
+    """A page of the scheduled sittings not over yet, soonest first."""
     stmt = select(Sitting).where(Sitting.status == "scheduled", Sitting.ends_at > now)
-    if level:
-        stmt = stmt.where(Sitting.level.in_((level, "both")))
-    return [sitting_view(s) for s in session.scalars(stmt.order_by(Sitting.starts_at))]
+    if query.get("level"):
+        stmt = stmt.where(Sitting.level.in_((query["level"], "both")))
+    rows, total = fetch_page(session, stmt.order_by(Sitting.starts_at, Sitting.sitting_id), query)
+    return page([sitting_view(s) for s in rows], total, query)
 
 
 # -- registration ------------------------------------------------------------------
@@ -204,11 +222,6 @@ class RegistrationClosed(Conflict):
     title = "Registration for this sitting has closed"
 
 
-class AlreadyRegistered(Conflict):
-    slug = "already-registered"
-    title = "The learner already holds an open registration"
-
-
 def record_candidate(tx, event) -> None:
     data = event.data
     if tx.session.get(Candidate, data["enrollment_id"]) is None:
@@ -216,7 +229,9 @@ def record_candidate(tx, event) -> None:
                                  level=data["level"], coursework_completed_at=data["completed_at"]))
 
 
-def register(tx, principal, body: dict, now: datetime) -> Registration:
+def register(tx, principal, body: dict, now: datetime) -> tuple[Registration, bool]:
+    """A seat for the learner's next attempt; (the registration, whether it is new).
+    The same request again answers the open registration (a lost response)."""
     session = tx.session
     candidate = session.get(Candidate, body["enrollment_id"])
     if candidate is not None and str(candidate.learner_id) != principal.subject:
@@ -225,6 +240,10 @@ def register(tx, principal, body: dict, now: datetime) -> Registration:
         raise CourseworkIncomplete("the learner's coursework is not complete (or not yet reported)",
                                    rules=[{"rule": "COURSEWORK_COMPLETE",
                                            "message": "every required course must be complete"}])
+    mine = session.scalars(select(Registration).where(Registration.enrollment_id == candidate.enrollment_id)).all()
+    held = next((r for r in mine if r.status == "registered"), None)
+    if held is not None and held.sitting_id == body["sitting_id"]:
+        return held, False  # a repeat, answered even once registration has closed
     sitting = session.get(Sitting, body["sitting_id"])
     if sitting is None or sitting.status != "scheduled":
         raise NotFound(f"no sitting {body['sitting_id']}")
@@ -233,32 +252,44 @@ def register(tx, principal, body: dict, now: datetime) -> Registration:
                             rules=[{"rule": "SITTING_LEVEL", "message": "the sitting's level must match"}])
     if now > sitting.registration_closes_at:
         raise RegistrationClosed(f"registration closed at {sitting.registration_closes_at.isoformat()}")
-    mine = session.scalars(select(Registration).where(Registration.enrollment_id == candidate.enrollment_id)).all()
-    if any(r.status == "registered" for r in mine):
-        raise AlreadyRegistered("cancel the open registration before registering again")
+    if held is not None:
+        attempts.is_repeat(held.registration_id, held.sitting_id, sitting.sitting_id)
     number = attempts.next_attempt(_past_attempts(session, mine), program_date(sitting.starts_at),
                                    _paid_attempts(session, candidate.enrollment_id))
-    taken = session.execute(update(Sitting).where(Sitting.sitting_id == sitting.sitting_id,
-                                                  Sitting.status == "scheduled",
-                                                  Sitting.seats_taken < Sitting.capacity)
-                            .values(seats_taken=Sitting.seats_taken + 1))
-    if taken.rowcount != 1:  # the seat is counted in the database, never oversold
-        raise SittingFull(f"all {sitting.capacity} seats are taken")
     registration = Registration(registration_id=uuid.uuid4(), enrollment_id=candidate.enrollment_id,
                                 learner_id=candidate.learner_id, sitting_id=sitting.sitting_id,
                                 level=candidate.level, attempt_number=number, status="registered",
                                 registered_at=now, final=False)
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # the seat and the registration, or neither
+            taken = session.execute(update(Sitting).where(Sitting.sitting_id == sitting.sitting_id,
+                                                          Sitting.status == "scheduled",
+                                                          Sitting.seats_taken < Sitting.capacity)
+                                    .values(seats_taken=Sitting.seats_taken + 1))
+            if taken.rowcount != 1:  # the seat is counted in the database, never oversold
+                raise SittingFull(f"all {sitting.capacity} seats are taken")
             session.add(registration)
     except IntegrityError:  # a concurrent registration of the same enrollment won (unique indexes)
-        raise AlreadyRegistered("the learner already holds an open registration") from None
+        held = session.scalars(select(Registration).where(
+            Registration.enrollment_id == candidate.enrollment_id, Registration.status == "registered")).first()
+        if held is None:
+            raise attempts.AlreadyRegistered("the learner registered concurrently") from None
+        attempts.is_repeat(held.registration_id, held.sitting_id, body["sitting_id"])
+        return held, False
     tx.emit(events.Registered, {
         "registration_id": registration.registration_id, "enrollment_id": registration.enrollment_id,
         "learner_id": registration.learner_id, "sitting_id": sitting.sitting_id, "level": registration.level,
         "attempt_number": number, "starts_at": sitting.starts_at, "ends_at": sitting.ends_at,
         "registered_at": now}, correlation_id=registration.enrollment_id)
-    return registration
+    return registration, True
+
+
+def own_registrations(session, principal, query: dict) -> dict:
+    """The learner's registrations, newest first (a page)."""
+    stmt = (select(Registration).where(Registration.learner_id == uuid.UUID(principal.subject))
+            .order_by(Registration.registered_at.desc(), Registration.registration_id))
+    rows, total = fetch_page(session, stmt, query)
+    return page([registration_view(session, r) for r in rows], total, query)
 
 
 def _past_attempts(session, registrations) -> list[attempts.PastAttempt]:

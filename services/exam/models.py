@@ -5,14 +5,16 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text,
-                        UniqueConstraint, Uuid, text)
+                        Uuid, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.persistence.tables import add_messaging_tables
-from shared.persistence.types import UtcDateTime
+from shared.web.idempotency import add_idempotency_table
+from shared.persistence.types import BigId, UtcDateTime
 
 metadata = MetaData()
 add_messaging_tables(metadata)
+add_idempotency_table(metadata)  # kept answers of creating POSTs (shared/web/idempotency.py)
 
 
 class Model(DeclarativeBase):
@@ -44,7 +46,11 @@ class Sitting(Model):
     rule_slot: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     change_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    __table_args__ = (UniqueConstraint("origin", "starts_at", "level", name="uq_sitting_slot"),)
+    # One scheduled sitting per origin, start and level; a cancelled one frees its slot.
+    # (Across origins the actions refuse a clash, naming the sitting that is there.)
+    __table_args__ = (Index("uq_sitting_slot", "origin", "starts_at", "level", unique=True,
+                            sqlite_where=text("status = 'scheduled'"),
+                            postgresql_where=text("status = 'scheduled'")),)
 
 
 _TAKEN = "status IN ('registered', 'sat', 'absent')"
@@ -96,6 +102,23 @@ class Question(Model):
     reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Retirement(Model):
+    """An examiner's request to retire a question and a second examiner's decision:
+    until approved the question is still drawn."""
+    __tablename__ = "question_retirements"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    question_id: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decision: Mapped[str | None] = mapped_column(String(10), nullable=True)  # approved | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    __table_args__ = (Index("uq_pending_retirement", "question_id", unique=True,
+                            sqlite_where=text("decision IS NULL"), postgresql_where=text("decision IS NULL")),)
 
 
 class Paper(Model):

@@ -10,8 +10,10 @@ from sqlalchemy import Text, bindparam, case, cast, exists, func, select, update
 
 from shared.contracts import exam as events
 from shared.errors import Conflict, NotFound
+from shared.web.pagination import page
 
-from .actions import current_blueprint, load_bank, own_registration, points, tenths
+from . import question_bank
+from .actions import current_blueprint, own_registration, points, tenths
 from .domain import scoring
 from .domain.paper import BankQuestion, display_keys, draw
 from .models import Paper, PaperQuestion, Question, Registration, Sitting
@@ -31,7 +33,7 @@ class PaperClosed(Conflict):
     title = "The paper is closed"
 
 
-def open_paper(tx, registration_id, principal, now: datetime) -> Paper:
+def open_paper(tx, registration_id, principal, now: datetime, bank_file=None) -> Paper:
     session = tx.session
     registration = own_registration(session, registration_id, principal)
     sitting = session.get(Sitting, registration.sitting_id)
@@ -42,8 +44,8 @@ def open_paper(tx, registration_id, principal, now: datetime) -> Paper:
         return paper
     if now >= sitting.ends_at or registration.status != "registered":
         raise PaperClosed("the slot is over")
-    if session.scalar(select(Question.question_id).limit(1)) is None:
-        load_bank(session)  # the start-up timer has not run yet
+    if bank_file is not None and session.scalar(select(Question.question_id).limit(1)) is None:
+        question_bank.seed(session, bank_file)  # the start-up timer has not run yet
     questions = {(q.question_id, q.revision): q
                  for q in session.scalars(select(Question).where(Question.status == "active"))}
     bank = [BankQuestion(q.question_id, q.revision, q.type, q.area, tuple(o["key"] for o in q.options))
@@ -75,9 +77,10 @@ def candidate_paper(session, paper: Paper) -> dict:
         text = {o["key"]: o["text"] for o in q.options}
         shown = [{"key": k, "text": text[bank_key]}
                  for k, bank_key in zip(display_keys(len(pq.option_order)), pq.option_order)]
-        questions.append({"number": pq.number, "question_id": q.question_id, "type": q.type,
-                          "area": q.area, "prompt": q.prompt, "options": shown,
-                          "points": points(pq.points_tenths)})
+        # The number is the question's handle on this paper: the bank's id never
+        # reaches a candidate (with the bank it would be the answer).
+        questions.append({"number": pq.number, "type": q.type, "area": q.area, "prompt": q.prompt,
+                          "options": shown, "points": points(pq.points_tenths)})
         if pq.answer is not None:
             answers[str(pq.number)] = pq.answer
     return {"paper_id": paper.paper_id, "status": paper.status, "closes_at": paper.closes_at,
@@ -236,19 +239,20 @@ def result_view(registration: Registration) -> dict:
 
 # -- marking --------------------------------------------------------------------
 
-def marking_queue(session, sitting_id=None, limit: int = 50) -> dict:
-    """The next short answers to mark (oldest papers first, at most `limit`) and how
-    many are left per sitting: a national sitting leaves 100,000 of them."""
+def marking_queue(session, query: dict) -> dict:
+    """The next short answers to mark (oldest papers first, a page) and how many are
+    left per sitting: a national sitting leaves 100,000 of them."""
     waiting = ((PaperQuestion.type == "short_answer") & PaperQuestion.awarded_tenths.is_(None)
                & Paper.status.in_(("submitted", "closed")))
-    if sitting_id:
-        waiting &= Registration.sitting_id == sitting_id
+    if query.get("sitting_id"):
+        waiting &= Registration.sitting_id == query["sitting_id"]
     stmt = (select(PaperQuestion, Question, Registration.sitting_id)
             .join(Paper, Paper.paper_id == PaperQuestion.paper_id)
             .join(Registration, Registration.registration_id == Paper.registration_id)
             .join(Question, (Question.question_id == PaperQuestion.question_id)
                   & (Question.revision == PaperQuestion.revision))
-            .where(waiting).order_by(Paper.closes_at, Paper.paper_id, PaperQuestion.number).limit(limit))
+            .where(waiting).order_by(Paper.closes_at, Paper.paper_id, PaperQuestion.number)
+            .limit(query["limit"]).offset(query["offset"]))
     items = [{"paper_id": pq.paper_id, "number": pq.number, "sitting_id": sitting, "question_id": q.question_id,
               "prompt": q.prompt, "rubric": q.rubric, "answer_text": pq.answer,
               "max_points": points(pq.points_tenths)} for pq, q, sitting in session.execute(stmt)]
@@ -257,7 +261,8 @@ def marking_queue(session, sitting_id=None, limit: int = 50) -> dict:
                            .join(Paper, Paper.paper_id == PaperQuestion.paper_id)
                            .join(Registration, Registration.registration_id == Paper.registration_id)
                            .where(waiting).group_by(Registration.sitting_id))
-    return {"items": items, "left_per_sitting": {str(sitting): n for sitting, n in left}}
+    left_per_sitting = {str(sitting): n for sitting, n in left}
+    return {**page(items, sum(left_per_sitting.values()), query), "left_per_sitting": left_per_sitting}
 
 
 class AlreadyFinal(Conflict):

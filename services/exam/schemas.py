@@ -1,6 +1,8 @@
 """Exam's API payloads. Nothing here ever carries a correct answer or a rubric to a candidate."""
 from marshmallow import Schema, fields, validate
 
+from shared.web.pagination import PageQuery, page_of
+
 from .domain.paper import AREAS, TYPES
 
 LEVELS = ("L4", "L3", "both")
@@ -38,12 +40,11 @@ class SittingCancel(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
 
 
-class SittingQuery(Schema):
+class SittingQuery(PageQuery):
     level = fields.Str(validate=validate.OneOf(("L4", "L3")))
 
 
-class SittingList(Schema):
-    items = fields.List(fields.Nested(Sitting))
+SittingList = page_of(Sitting, "SittingList")
 
 
 class NewRegistration(Schema):
@@ -62,14 +63,17 @@ class Registration(Schema):
     registration_closes_at = fields.AwareDateTime()
 
 
+RegistrationList = page_of(Registration)
+
+
 class Option(Schema):
     key = fields.Str()
     text = fields.Str()
 
 
 class CandidateQuestion(Schema):
-    number = fields.Int()
-    question_id = fields.Str()
+    number = fields.Int(metadata={"description": "the question's handle on this paper (answers are saved "
+                                                "by it); the bank's question id is never shown"})
     type = fields.Str()
     area = fields.Str()
     prompt = fields.Str()
@@ -103,9 +107,8 @@ class Result(Schema):
     attempt_number = fields.Int()
 
 
-class MarkingQuery(Schema):
+class MarkingQuery(PageQuery):
     sitting_id = fields.UUID()
-    limit = fields.Int(load_default=50, validate=validate.Range(1, 500))
 
 
 class MarkingItem(Schema):
@@ -119,8 +122,7 @@ class MarkingItem(Schema):
     max_points = fields.Decimal(as_string=True)
 
 
-class MarkingQueue(Schema):
-    items = fields.List(fields.Nested(MarkingItem))
+class MarkingQueue(page_of(MarkingItem)):
     left_per_sitting = fields.Dict(keys=fields.Str(), values=fields.Int())
 
 
@@ -158,6 +160,16 @@ class Review(Schema):
     comment = fields.Str(load_default="", validate=validate.Length(max=2000))
 
 
+class RetirementRequested(Schema):
+    reason = fields.Str()
+    requested_by = fields.Str()
+    requested_at = fields.AwareDateTime()
+
+
+class RetirementRequest(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+
+
 class BankQuestion(Schema):
     question_id = fields.Str()
     revision = fields.Int()
@@ -173,16 +185,17 @@ class BankQuestion(Schema):
     reviewed_by = fields.Str(allow_none=True)
     review_comment = fields.Str(allow_none=True)
     reviewed_at = fields.AwareDateTime(allow_none=True)
+    retirement_requested = fields.Nested(RetirementRequested, allow_none=True, metadata={
+        "description": "a retirement waiting for a second examiner (the question is still drawn)"})
 
 
-class QuestionQuery(Schema):
+class QuestionQuery(PageQuery):
     status = fields.Str(validate=validate.OneOf(QUESTION_STATUSES))
     type = fields.Str(validate=validate.OneOf(TYPES))
     area = fields.Str(validate=validate.OneOf(AREAS))
 
 
-class QuestionList(Schema):
-    items = fields.List(fields.Nested(BankQuestion))
+QuestionList = page_of(BankQuestion, "QuestionList")
 
 
 class QuestionRevisions(Schema):

@@ -3,12 +3,16 @@ import logging
 from datetime import timedelta
 
 from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
 from sqlalchemy.exc import IntegrityError
 
 from shared.calendar import program_date, utcnow
 from shared.contracts import billing, learning
 from shared.persistence.group_commit import GroupCommit
+from shared.errors import DomainError
 from shared.service import ServiceBase, api, event_handler, periodic
+from shared.settings import CannotStart
+from shared.web.pagination import PageQuery
 
 from . import actions, papers, question_bank, schemas
 
@@ -17,9 +21,30 @@ LEARNER = ("learner",)
 EXAMINER = ("examiner",)
 
 
+class QuestionBankFile(DependencyProvider):
+    """The bank file the database is seeded from (QUESTION_BANK_FILE), read and
+    checked whole at start: a missing or invalid file stops the start, named. None
+    when unset: a real bank is loaded from outside the image (docs/question-bank.md)."""
+
+    def setup(self):
+        path = self.container.config.get("QUESTION_BANK_FILE")
+        self.bank = None
+        if path:
+            try:
+                self.bank = question_bank.read_bank_file(path)
+            except OSError as exc:
+                raise CannotStart(f"QUESTION_BANK_FILE {path}: {exc.strerror}") from None
+            except DomainError as exc:
+                raise CannotStart(f"QUESTION_BANK_FILE {path}: {exc.detail}") from None
+
+    def get_dependency(self, worker_ctx):
+        return self.bank
+
+
 class ExamService(ServiceBase):
     name = "exam"
     config = Config()
+    bank_file = QuestionBankFile()
     # Autosaves at a national sitting share commits (one disk sync for many).
     autosave = GroupCommit("autosave")
 
@@ -39,7 +64,8 @@ class ExamService(ServiceBase):
         a replica doing the same at the same moment wins, the unique keys say so)."""
         try:
             with self.db.transaction() as tx:
-                actions.load_bank(tx.session)
+                if self.bank_file is not None:
+                    question_bank.seed(tx.session, self.bank_file)
                 actions.generate_sittings(
                     tx.session, program_date(utcnow()), int(self.config.get("SITTING_MONTHS_AHEAD", 3)),
                     int(self.config.get("SITTING_CAPACITY", 500)),
@@ -61,9 +87,12 @@ class ExamService(ServiceBase):
     @api("POST", "/exam/sittings", roles=("admin",), request=schemas.NewSitting,
          response=schemas.Sitting, status=201)
     def create_sitting(self, request, principal, body):
-        """An extra sitting (an administrator's temporary adjustment)."""
+        """An extra sitting (an administrator's temporary adjustment). The same request
+        again answers the sitting it made (200); another sitting at that start and
+        level answers 409 naming it (`sitting_id`)."""
         with self.db.transaction() as tx:
-            return actions.sitting_view(actions.create_sitting(tx, body, utcnow()))
+            sitting, new = actions.create_sitting(tx, body, utcnow())
+            return (201 if new else 200), actions.sitting_view(sitting)
 
     @api("POST", "/exam/sittings/<uuid:sitting_id>/move", roles=("admin",), request=schemas.SittingMove,
          response=schemas.Sitting)
@@ -84,14 +113,23 @@ class ExamService(ServiceBase):
     def list_sittings(self, request, principal, query):
         """Upcoming sittings with the seats left."""
         with self.db.read() as session:
-            return {"items": actions.upcoming_sittings(session, query.get("level"), utcnow())}
+            return actions.upcoming_sittings(session, query, utcnow())
 
     @api("POST", "/exam/registrations", roles=LEARNER, request=schemas.NewRegistration,
          response=schemas.Registration, status=201)
     def register(self, request, principal, body):
-        """Register for a sitting (coursework complete, one open registration, a seat left)."""
+        """Register for a sitting (coursework complete, one open registration, a seat left).
+        The same request again answers the open registration (200); a registration
+        for another sitting while one is open answers 409 with its `registration_id`."""
         with self.db.transaction() as tx:
-            return actions.registration_view(tx.session, actions.register(tx, principal, body, utcnow()))
+            registration, new = actions.register(tx, principal, body, utcnow())
+            return (201 if new else 200), actions.registration_view(tx.session, registration)
+
+    @api("GET", "/exam/registrations", roles=LEARNER, query=PageQuery, response=schemas.RegistrationList)
+    def list_registrations(self, request, principal, query):
+        """The learner's own registrations, newest first, whatever their state."""
+        with self.db.read() as session:
+            return actions.own_registrations(session, principal, query)
 
     @api("GET", "/exam/registrations/<uuid:registration_id>", roles=LEARNER, response=schemas.Registration)
     def get_registration(self, request, principal, registration_id):
@@ -130,7 +168,8 @@ class ExamService(ServiceBase):
     def open_paper(self, request, principal, registration_id):
         """The candidate's paper, inside the slot only; drawn on first opening."""
         with self.db.transaction() as tx:
-            return papers.candidate_paper(tx.session, papers.open_paper(tx, registration_id, principal, utcnow()))
+            paper = papers.open_paper(tx, registration_id, principal, utcnow(), self.bank_file)
+            return papers.candidate_paper(tx.session, paper)
 
     @api("PUT", "/exam/papers/<uuid:paper_id>/answers/<int:number>", roles=LEARNER,
          request=schemas.AnswerBody, response=schemas.Saved)
@@ -151,15 +190,17 @@ class ExamService(ServiceBase):
     @api("POST", "/exam/questions", roles=EXAMINER, request=schemas.NewQuestion,
          response=schemas.BankQuestion, status=201)
     def write_question(self, request, principal, body):
-        """A new question (a draft until a second examiner approves it)."""
+        """A new question (a draft until a second examiner approves it). The same question
+        again from its author, still a draft, answers that draft (200)."""
         with self.db.transaction() as tx:
-            return question_bank.question_view(question_bank.write(tx, body, principal.subject, utcnow()))
+            question, new = question_bank.write(tx, body, principal.subject, utcnow())
+            return (201 if new else 200), question_bank.question_view(question)
 
     @api("GET", "/exam/questions", roles=EXAMINER, query=schemas.QuestionQuery, response=schemas.QuestionList)
     def list_questions(self, request, principal, query):
         """The bank: each question's latest revision matching the filter."""
         with self.db.read() as session:
-            return {"items": question_bank.listing(session, query)}
+            return question_bank.listing(session, query)
 
     @api("GET", "/exam/questions/<question_id>", roles=EXAMINER, response=schemas.QuestionRevisions)
     def get_question(self, request, principal, question_id):
@@ -172,22 +213,36 @@ class ExamService(ServiceBase):
     def revise_question(self, request, principal, question_id, body):
         """Edit: a draft in place; an active or drawn question as a new revision."""
         with self.db.transaction() as tx:
-            return question_bank.question_view(
-                question_bank.revise(tx, question_id, body, principal.subject, utcnow()))
+            return question_bank.view_of(tx.session,
+                                         question_bank.revise(tx, question_id, body, principal.subject, utcnow()))
 
     @api("POST", "/exam/questions/<question_id>/review", roles=EXAMINER, request=schemas.Review,
          response=schemas.BankQuestion)
     def review_question(self, request, principal, question_id, body):
         """A second examiner approves (draft -> active) or rejects the latest draft."""
         with self.db.transaction() as tx:
-            return question_bank.question_view(
-                question_bank.review(tx, question_id, body, principal.subject, utcnow()))
+            return question_bank.view_of(tx.session,
+                                         question_bank.review(tx, question_id, body, principal.subject, utcnow()))
 
-    @api("POST", "/exam/questions/<question_id>/retire", roles=EXAMINER, response=schemas.BankQuestion)
-    def retire_question(self, request, principal, question_id):
-        """No longer drawn into new papers."""
+    @api("POST", "/exam/questions/<question_id>/retire", roles=EXAMINER, request=schemas.RetirementRequest,
+         response=schemas.BankQuestion)
+    def retire_question(self, request, principal, question_id, body):
+        """Ask for the question to be retired, with the reason: it is still drawn until
+        a second examiner approves (.../retire/review). Refused (422, with the numbers)
+        when a scheduled sitting's blueprint could no longer be filled without it."""
         with self.db.transaction() as tx:
-            return question_bank.question_view(question_bank.retire(tx, question_id, principal.subject, utcnow()))
+            question = question_bank.request_retirement(tx, question_id, principal.subject, body["reason"],
+                                                        utcnow())
+            return question_bank.view_of(tx.session, question)
+
+    @api("POST", "/exam/questions/<question_id>/retire/review", roles=EXAMINER, request=schemas.Review,
+         response=schemas.BankQuestion)
+    def review_retirement(self, request, principal, question_id, body):
+        """A second examiner approves the retirement (no longer drawn into new papers;
+        papers that hold it keep it) or rejects it. Checked again on approval."""
+        with self.db.transaction() as tx:
+            question = question_bank.review_retirement(tx, question_id, body, principal.subject, utcnow())
+            return question_bank.view_of(tx.session, question)
 
     # -- marking --------------------------------------------------------------------
 
@@ -196,7 +251,7 @@ class ExamService(ServiceBase):
     def marking_queue(self, request, principal, query):
         """The next short answers waiting for an examiner, and how many are left per sitting."""
         with self.db.read() as session:
-            return papers.marking_queue(session, query.get("sitting_id"), query["limit"])
+            return papers.marking_queue(session, query)
 
     @api("POST", "/exam/marking/<uuid:paper_id>/<int:number>", roles=("examiner",), request=schemas.Mark,
          status=204)

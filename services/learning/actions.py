@@ -75,7 +75,7 @@ def _may_see(account: Account, principal) -> bool:
         return str(account.learner_id) == principal.subject
     if principal.role == "base_operator":
         return account.base_code == principal.base
-    return principal.role in ("admin", "operator")
+    return principal.role == "admin"
 
 
 def _progress(session, account: Account) -> dict[str, CourseProgress]:
@@ -206,9 +206,15 @@ def _study_answer(account, catalog, row, course_minutes: int, coursework_complet
             "coursework_complete": coursework_complete}
 
 
-def extend_account(tx, enrollment_id, principal, body: dict, now: datetime) -> Account:
-    """An administrator's extension, recorded with who and why; enrollment is told."""
+def extend_account(tx, enrollment_id, principal, body: dict, now: datetime) -> bool:
+    """An administrator's extension, recorded with who and why; enrollment is told.
+    False: the same extension again, which changes nothing."""
     account = _account_for(tx.session, enrollment_id, principal, lock=True)
+    last = tx.session.scalars(select(AccountExtension).where(AccountExtension.account_id == account.account_id)
+                              .order_by(AccountExtension.id.desc()).limit(1)).first()
+    if last is not None and account.valid_until == last.valid_until and domain.repeats_extension(
+            last.valid_until, last.reason, body["valid_until"], body["reason"]):
+        return False
     before = domain.Validity(account.valid_from, account.valid_until)
     after = domain.extend(before, account.status, body["valid_until"], now)
     tx.session.add(AccountExtension(account_id=account.account_id, previous_valid_until=before.valid_until,
@@ -220,7 +226,7 @@ def extend_account(tx, enrollment_id, principal, body: dict, now: datetime) -> A
         "learner_id": account.learner_id, "previous_valid_until": before.valid_until,
         "valid_until": after.valid_until, "reason": body["reason"], "extended_at": now,
     }, correlation_id=account.enrollment_id)
-    return account
+    return True
 
 
 def expire_due(tx, now: datetime, limit: int) -> int:

@@ -52,20 +52,33 @@ def current(session: Session) -> Catalog:
     return session.info["catalog_current"]
 
 
-def publish(session: Session, data: dict, by: str, now: datetime, note: str | None = None) -> Catalog:
-    """Validate the whole catalog, then record it as the current version."""
+def publish(session: Session, data: dict, by: str, now: datetime, note: str | None = None) -> tuple[Catalog, bool]:
+    """Validate the whole catalog, then record it as the current version. (The
+    catalog, whether it is new: the same content under its version again answers it.)"""
     catalog = load_catalog(data)
-    if session.scalar(select(CatalogVersion.seq).where(CatalogVersion.version == catalog.version)):
-        raise VersionExists(f"catalog version {catalog.version} is already published; "
-                            f"a published version never changes, publish a new one")
     try:
         with session.begin_nested():  # the unique version decides a race between two publishers
+            if _published_as(session, catalog.version, data):
+                return catalog, False
             session.add(CatalogVersion(version=catalog.version, data=data, published_at=now,
                                        published_by=by, note=note))
-    except IntegrityError:
+    except IntegrityError:  # another publisher won: the same content is a repeat
+        if _published_as(session, catalog.version, data):
+            return catalog, False
         raise VersionExists(f"catalog version {catalog.version} was just published") from None
     session.info.pop("catalog_current", None)
-    return catalog
+    return catalog, True
+
+
+def _published_as(session: Session, version_: str, data: dict) -> bool:
+    """True when the version is published with this content; refused when with other content."""
+    published = session.scalar(select(CatalogVersion.data).where(CatalogVersion.version == version_))
+    if published is None:
+        return False
+    if published == data:
+        return True
+    raise VersionExists(f"catalog version {version_} is already published with other content; "
+                        "a published version never changes, publish a new one", version=version_)
 
 
 def listing(session: Session) -> list[dict]:

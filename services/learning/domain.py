@@ -145,6 +145,12 @@ class ExtensionRefused(RuleViolation):
     title = "The account cannot be extended so"
 
 
+def repeats_extension(last_until: date | None, last_reason: str | None, new_until: date, reason: str) -> bool:
+    """The extension that set the current last day, asked again (a lost response):
+    answered with the account, not refused as not moving the day later."""
+    return last_until == new_until and last_reason == reason
+
+
 def extend(validity: Validity, status: str, new_until: date, now: datetime) -> Validity:
     """An administrator moves the last day of an account that is still running later.
     An account that has expired, or was closed, stays so: the learner enrolls again."""

@@ -1,6 +1,8 @@
 """Learning's API payloads."""
 from marshmallow import Schema, fields, validate
 
+from shared.web.pagination import page_of
+
 
 class StudyReport(Schema):
     session_id = fields.Str(required=True, validate=validate.Length(min=1, max=100))
@@ -119,5 +121,4 @@ class CatalogVersionSummary(Schema):
     program_class_hours = fields.Dict(keys=fields.Str(), values=fields.Int())
 
 
-class CatalogVersionList(Schema):
-    items = fields.List(fields.Nested(CatalogVersionSummary))
+CatalogVersionList = page_of(CatalogVersionSummary, "CatalogVersionList")

@@ -6,6 +6,7 @@ from shared.calendar import utcnow
 from shared.contracts import billing, enrollment
 from shared.persistence.group_commit import GroupCommit
 from shared.service import ServiceBase, api, event_handler, periodic
+from shared.web.pagination import PageQuery, slice_page
 
 from . import actions, catalogs, schemas
 
@@ -64,11 +65,12 @@ class LearningService(ServiceBase):
     @api("POST", "/learning/accounts/<uuid:enrollment_id>/extensions", roles=("admin",),
          request=schemas.NewExtension, response=schemas.Account, status=201)
     def extend_account(self, request, principal, enrollment_id, body):
-        """Move a running account's last day later, with a reason (recorded, enrollment told)."""
+        """Move a running account's last day later, with a reason (recorded, enrollment told).
+        The same extension again answers the account (200)."""
         with self.db.transaction() as tx:
-            actions.extend_account(tx, enrollment_id, principal, body, utcnow())
+            new = actions.extend_account(tx, enrollment_id, principal, body, utcnow())
         with self.db.read() as session:
-            return actions.account_view(session, enrollment_id, principal)
+            return (201 if new else 200), actions.account_view(session, enrollment_id, principal)
 
     # -- the catalog ---------------------------------------------------------------
 
@@ -78,11 +80,12 @@ class LearningService(ServiceBase):
         with self.db.read() as session:
             return actions.catalog_view(catalogs.current(session))
 
-    @api("GET", "/learning/catalog/versions", roles=("admin",), response=schemas.CatalogVersionList)
-    def list_catalog_versions(self, request, principal):
+    @api("GET", "/learning/catalog/versions", roles=("admin",), query=PageQuery,
+         response=schemas.CatalogVersionList)
+    def list_catalog_versions(self, request, principal, query):
         """Every published version, oldest first; the newest is current."""
         with self.db.read() as session:
-            return {"items": catalogs.listing(session)}
+            return slice_page(catalogs.listing(session), query)
 
     @api("GET", "/learning/catalog/versions/<version>", roles=STAFF, response=schemas.Catalog)
     def get_catalog_version(self, request, principal, version):
@@ -93,8 +96,10 @@ class LearningService(ServiceBase):
     @api("POST", "/learning/catalog/versions", roles=("admin",), request=schemas.NewCatalog,
          response=schemas.Catalog, status=201)
     def publish_catalog(self, request, principal, body):
-        """Publish a new version: validated whole, it applies to accounts opened from now on."""
+        """Publish a new version: validated whole, it applies to accounts opened from now on.
+        The same version with the same content again answers it (200); other content
+        under a published version: 409 (`version`)."""
         note = body.pop("note", None)
         with self.db.transaction() as tx:
-            catalog = catalogs.publish(tx.session, body, principal.subject, utcnow(), note)
-        return actions.catalog_view(catalog)
+            catalog, new = catalogs.publish(tx.session, body, principal.subject, utcnow(), note)
+        return (201 if new else 200), actions.catalog_view(catalog)

@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import local
+from .deadletters import operational_view
 from .operator import (OperatorError, dumps, fetch_dead_letters, journey_rows, journey_steps, known_service,
                        letter_summary, match_prefix, open_dead_letters, queue_rows, short_ids)
 
@@ -76,9 +77,8 @@ def dead_letters(args) -> int:
             chosen = [d for d in letters if d.message_id == wanted]
         done = []
         for d in chosen:
-            if args.action == "show":
-                shown_letter = {**letter_summary(d, shown[d.message_id]), "headers": d.headers,
-                                "body": d.body.decode("utf-8", "replace")}
+            if args.action == "show":  # ids and times only: an operator sees no personal data
+                shown_letter = {**letter_summary(d, shown[d.message_id]), **operational_view(d)}
                 if args.json:
                     print(dumps(shown_letter))
                 else:

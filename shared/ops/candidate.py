@@ -1,23 +1,25 @@
 """A prepared candidate (for the demo, the end-to-end test and the benchmark):
-knows the question bank's seed file and answers a paper correctly, mapping the
-shuffled option letters back by their text."""
+knows the repository's sample question bank and answers a paper correctly, finding
+each question by its prompt (a paper carries no bank id) and mapping the shuffled
+option letters back by their text. The sample's answers are public: that is why it
+is never a real bank."""
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
-BANK = Path(__file__).resolve().parents[2] / "services" / "exam" / "bank" / "questions.yaml"
+BANK = Path(__file__).resolve().parents[2] / "services" / "exam" / "bank" / "sample-questions.yaml"
 
 
 @lru_cache(maxsize=1)
 def _bank() -> dict:
-    return {q["id"]: q for q in yaml.safe_load(BANK.read_text(encoding="utf-8"))["questions"]}
+    return {(q["type"], q["prompt"]): q for q in yaml.safe_load(BANK.read_text(encoding="utf-8"))["questions"]}
 
 
 def correct_answers(paper: dict) -> dict[int, object]:
     answers = {}
     for q in paper["questions"]:
-        known = _bank()[q["question_id"]]
+        known = _bank()[(q["type"], q["prompt"])]
         if q["type"] == "true_false":
             answers[q["number"]] = known["answer"]
         elif q["type"] == "short_answer":

@@ -6,6 +6,7 @@ Replay sends it back to its service's own queue only (not to every consumer),
 with the attempt count reset."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -25,6 +26,28 @@ class DeadLetter:
     @property
     def error(self) -> str:
         return str(self.headers.get("x-cea-error", ""))
+
+
+# What an operator needs of an event's data: which journey, order, sitting... and when.
+# Names, ID numbers (masked or hashed), mobiles and titles are never shown to them.
+_OPERATIONAL = ("_id", "_at", "_on")
+_OPERATIONAL_KEYS = {"level", "channel", "attempt_number", "serial", "change", "settlement"}
+
+
+def operational_view(letter: DeadLetter) -> dict:
+    """A dead letter as an operator sees it: its headers and envelope, and of its
+    data only ids, times and codes; every other value is withheld."""
+    try:
+        event = json.loads(letter.body)
+    except ValueError:
+        return {"headers": letter.headers, "body": f"<{len(letter.body)} bytes, not JSON: withheld>"}
+    if not isinstance(event, dict):
+        return {"headers": letter.headers, "body": "<not an event: withheld>"}
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    shown = {k: (v if k.endswith(_OPERATIONAL) or k in _OPERATIONAL_KEYS else "<withheld>")
+             for k, v in data.items()}
+    return {"headers": letter.headers, "event": {**{k: v for k, v in event.items() if k != "data"},
+                                                 "data": shown}}
 
 
 class DeadLetters:

@@ -20,15 +20,18 @@ from shared.observability import Metrics
 from shared.tokens import InvalidToken, KeysUnavailable
 
 from . import problems
+from .idempotency import HEADER as IDEMPOTENCY_KEY
+from .idempotency import IdempotencyKeys
 from .server import ApiServer
 
 
 class Api(HttpRequestHandler):
     server = ApiServer()
     metrics = Metrics()
+    idempotency = IdempotencyKeys()
 
     def __init__(self, method, url, *, roles=(), public=False, request=None, response=None,
-                 query=None, status=200, summary="", rate_limit=None, **kwargs):
+                 query=None, status=200, summary="", rate_limit=None, idempotent=None, **kwargs):
         if not roles and not public:
             raise ValueError(f"{method} {url}: say which roles may call it, or public=True")
         self.roles = tuple(roles)
@@ -39,6 +42,8 @@ class Api(HttpRequestHandler):
         self.status = status
         self.summary = summary
         self.rate_limit = rate_limit
+        # A creating POST takes an Idempotency-Key unless it says otherwise (shared/web/idempotency.py).
+        self.idempotent = (method == "POST" and status == 201) if idempotent is None else idempotent
         kwargs.setdefault("expected_exceptions", (DomainError, problems.HttpProblem))
         super().__init__(method, url, **kwargs)
 
@@ -58,7 +63,11 @@ class Api(HttpRequestHandler):
 
     def handle_request(self, request):
         started = time.perf_counter()
-        response = super().handle_request(request)
+        if self.idempotent and IDEMPOTENCY_KEY in request.headers:
+            request.shallow = False  # the key's fingerprint reads the body (nameko's handler would too)
+            response = self.idempotency.around(self, request, super().handle_request)
+        else:
+            response = super().handle_request(request)
         self.metrics.http.labels(self.method, self.path, str(response.status_code)).inc()
         self.metrics.http_seconds.labels(self.path).observe(time.perf_counter() - started)
         return response
@@ -76,6 +85,13 @@ class Api(HttpRequestHandler):
         if self.query_schema is not None:
             kwargs["query"] = validated(self.query_schema, request.args.to_dict(flat=True))
         return (request,), kwargs
+
+    def caller_of(self, request) -> str:
+        """Who a kept answer belongs to: the token's role and subject (the key's scope)."""
+        if self.public:
+            return "public"
+        principal = self._authenticate(request)
+        return f"{principal.role}:{principal.subject}:{principal.base or ''}"[:200]
 
     def _authenticate(self, request):
         header = request.headers.get("Authorization", "")

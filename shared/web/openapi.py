@@ -20,6 +20,12 @@ PROBLEM = {
     },
     "required": ["type", "title", "status", "detail"],
 }
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Your key for this request (docs/api-conventions.md): a retry with the same key and "
+                   "request gets the first success again (header Idempotent-Replayed: true); the same key "
+                   "with another request 422; while the first is still running 409."}
 _PATH_PARAM = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
 
 
@@ -62,6 +68,11 @@ def build(container, version: str = "1") -> dict:
             op["x-roles"] = list(ep.roles)
             op["responses"]["401"] = _problem("No valid bearer token")
             op["responses"]["403"] = _problem("The token's role may not call this")
+        if ep.idempotent:
+            op["parameters"].append(IDEMPOTENCY_KEY_PARAMETER)
+            op["responses"].setdefault("400", _problem("The Idempotency-Key header is not valid"))
+            op["responses"].setdefault("409", _problem("A request with this Idempotency-Key is still running"))
+            op["responses"].setdefault("422", _problem("This Idempotency-Key came with another request"))
         if ep.rate_limit:
             op["responses"]["429"] = _problem(f"More than {ep.rate_limit} from one client")
         if "<" in ep.path:

@@ -5,8 +5,9 @@ or PostgreSQL with --postgres). Its database is seeded directly with the open
 orders the statement pays (opening 100,000 orders through `enrollment.enrolled`
 would measure the event path, which the hop benchmark already does, not the
 import). Then one finance clerk's upload — a GBK file, one HTTP POST — is timed
-from the request until the answer with every line's state; then the same file
-again (every line a duplicate); then how long the relay takes to publish the
+from the request until the answer with every line's state; then the same lines
+in another file (a blank line added: the same file would answer the first import
+without reading it), every line a duplicate; then how long the relay takes to publish the
 `billing.paid` events the import committed to the outbox.
 
     python -m tests.bench.billing_statement [--lines 100000] [--postgres]
@@ -129,7 +130,7 @@ def _measure(base_url: str, token: str, body: bytes, lines: int) -> dict:
     answer.raise_for_status()
     first = answer.json()
     started = time.perf_counter()
-    again = http.post(f"{base_url}/billing/statements", data=body, timeout=900)
+    again = http.post(f"{base_url}/billing/statements", data=body + b"\n", timeout=900)
     reimport = time.perf_counter() - started
     again.raise_for_status()
     started = time.perf_counter()

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from services.exam import actions
+from services.exam import actions, question_bank
 from services.exam.domain import scoring
 from services.exam.domain.paper import BankQuestion, draw
 from services.exam.models import Candidate, Paper, PaperQuestion, Question, Registration, Sitting
@@ -39,7 +39,7 @@ def seed(database_url: str, papers: int, starts: datetime, ends: datetime, answe
     rng = random.Random(rng_seed)
     made = []
     with Session(engine.execution_options(cea_write=True)) as session:
-        actions.load_bank(session)
+        question_bank.seed(session, question_bank.read_bank_file(question_bank.SAMPLE_BANK))
         session.flush()
         questions = {(q.question_id, q.revision): q for q in session.scalars(select(Question))}
         bank = [BankQuestion(q.question_id, q.revision, q.type, q.area, tuple(o["key"] for o in q.options))

@@ -70,12 +70,12 @@ def test_a_retake_order_opens_once_per_attempt_and_its_payment_emits_retake_paid
     bus.publish(retake_required(learner_event, attempt=4))
 
     path = f"/billing/enrollments/{learner_event.data['enrollment_id']}/orders"
-    orders = wait_for(lambda: (o := clerk.get(path).json()["orders"]) and len(o) == 3 and o, timeout=20)
+    orders = wait_for(lambda: (o := clerk.get(path).json()["items"]) and len(o) == 3 and o, timeout=20)
     fee, retake3, retake4 = orders
     assert (fee["kind"], retake3["kind"], retake3["retake_attempt"], retake4["retake_attempt"]) == \
         ("enrollment", "retake", 3, 4)
     assert retake3["amount_fen"] == 60000 and retake3["payment_remark"] == "郑强—碳排放管理员补考"
-    assert sink.drain(quiet=1.0) and len(clerk.get(path).json()["orders"]) == 3
+    assert sink.drain(quiet=1.0) and len(clerk.get(path).json()["items"]) == 3
 
     paid = payments.notify(services.anonymous("billing"), retake3["order_id"], 60000, "WX-R3")
     assert paid.json()["settlement"] == "applied"
@@ -86,5 +86,5 @@ def test_a_retake_order_opens_once_per_attempt_and_its_payment_emits_retake_paid
     assert sink.expect("billing.retake-paid", where=lambda e: e.data["attempt_number"] == 4)
     assert len(sink.drain(quiet=1.0) and sink.of_type("billing.paid")) == 1
     learner = services.client("billing", "learner", subject=str(learner_event.data["learner_id"]))
-    assert len(learner.get(path).json()["orders"]) == 3
+    assert len(learner.get(path).json()["items"]) == 3
     assert services.client("billing", "base_operator", base="B999").get(path).status_code == 404

@@ -40,7 +40,7 @@ def test_a_clerk_refunds_a_paid_order_before_study(services, bus):
     assert clerk.get(f"/billing/orders/{order['order_id']}").json()["status"] == "refunded"
     again = clerk.post(f"/billing/orders/{order['order_id']}/refund", {"reason": "again"})
     assert again.status_code == 409
-    invoices = clerk.get(f"/billing/orders/{order['order_id']}/invoices").json()["invoices"]
+    invoices = clerk.get(f"/billing/orders/{order['order_id']}/invoices").json()["items"]
     assert [(i["kind"], i["status"], i["amount_fen"]) for i in invoices] == \
         [("blue", "reversed", 390000), ("red", "issued", -390000)]
     assert services.client("billing", "base_operator", base="B001").post(
@@ -105,7 +105,7 @@ def test_invoices_follow_payment_are_frozen_and_corrected_by_a_red_invoice(servi
     assert issued.status_code == 201, issued.text
     first = issued.json()
     assert first["title"] == "沈月" and first["number"].startswith("FP20") and len(first["number"]) == 16
-    assert learner.post(path, {"title_kind": "personal"}).status_code == 409
+    assert learner.post(path, {"title_kind": "personal", "title": "沈小月"}).status_code == 409
 
     base = services.client("billing", "base_operator", base="B001")
     corrected = base.post(f"/billing/invoices/{first['invoice_id']}/correction",
@@ -120,7 +120,7 @@ def test_invoices_follow_payment_are_frozen_and_corrected_by_a_red_invoice(servi
     again = base.post(f"/billing/invoices/{first['invoice_id']}/correction",
                       {"title_kind": "personal", "reason": "again"})
     assert again.status_code == 409
-    assert len(learner.get(path).json()["invoices"]) == 3
+    assert len(learner.get(path).json()["items"]) == 3
 
     text = _pdf_text(learner.get(f"/billing/invoices/{new['invoice_id']}/pdf"))
     assert "福建某某有限公司" in text and "3,900.00" in text and new["number"] in text
@@ -161,3 +161,39 @@ def test_an_issued_invoice_cannot_be_edited_in_the_database_either(tmp_path):
         invoice.number = "FP20260000000002"
         with pytest.raises(InvoiceFrozen):
             session.commit()
+
+
+def test_a_repeated_refund_invoice_or_correction_answers_what_it_made(services, bus):
+    sink = bus.sink("billing.paid", "billing.refunded")
+    services.start("billing")
+    clerk = services.client("billing", "finance_clerk", subject="clerk-3")
+    event, order = _paid_order(services, bus, sink, "韩梅")
+    learner = services.client("billing", "learner", subject=str(event.data["learner_id"]))
+    path = f"/billing/orders/{order['order_id']}/invoices"
+    company = {"title_kind": "company", "title": "福建某某有限公司", "tax_id": VALID_USCC}
+
+    issued = learner.post(path, {"title_kind": "personal"})
+    again = learner.post(path, {"title_kind": "personal"})
+    assert issued.status_code == 201 and again.status_code == 200 and again.json() == issued.json()
+    other = learner.post(path, company)
+    assert other.status_code == 409 and other.json()["invoice_id"] == issued.json()["invoice_id"]
+
+    fix = f"/billing/invoices/{issued.json()['invoice_id']}/correction"
+    corrected = learner.post(fix, {**company, "reason": "the employer pays"})
+    repeated = learner.post(fix, {**company, "reason": "the employer pays"})
+    assert corrected.status_code == 201 and repeated.status_code == 200
+    assert repeated.json() == corrected.json()
+    replacement = corrected.json()["invoices"][1]["invoice_id"]
+    different = learner.post(fix, {"title_kind": "personal", "reason": "back to me"})
+    assert different.status_code == 409 and different.json()["invoice_id"] == replacement
+    assert len(learner.get(path).json()["items"]) == 3
+
+    refund_path = f"/billing/orders/{order['order_id']}/refund"
+    refund = clerk.post(refund_path, {"reason": "the learner withdrew"})
+    repeat = clerk.post(refund_path, {"reason": "the learner withdrew"})
+    assert refund.status_code == 201 and repeat.status_code == 200 and repeat.json() == refund.json()
+    conflicting = clerk.post(refund_path, {"reason": "another reason"})
+    assert conflicting.status_code == 409 and conflicting.json()["refund_id"] == refund.json()["refund_id"]
+    sink.expect("billing.refunded")
+    sink.drain(quiet=0.5)
+    assert len(sink.of_type("billing.refunded")) == 1  # refunded once

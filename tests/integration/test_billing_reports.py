@@ -28,7 +28,7 @@ def test_monthly_report_per_base_in_json_and_csv(services, bus):
              == "cancelled")
 
     month = utcnow().astimezone(PROGRAM_TZ).strftime("%Y-%m")
-    rows = clerk.get("/billing/reports/monthly", params={"from": month}).json()["rows"]
+    rows = clerk.get("/billing/reports/monthly", params={"from": month}).json()["items"]
     assert rows == [
         {"base_code": "B001", "month": month, "enrollments": 3, "due_fen": 390000 + 490000 + 390000,
          "received_fen": 390000 + 490000, "refunded_fen": 390000, "outstanding_fen": 390000},
@@ -37,7 +37,7 @@ def test_monthly_report_per_base_in_json_and_csv(services, bus):
     ]
     operator = services.client("billing", "base_operator", base="B002")
     own = operator.get("/billing/reports/monthly", params={"from": month, "base_code": "B001"}).json()
-    assert [r["base_code"] for r in own["rows"]] == ["B002"]
+    assert [r["base_code"] for r in own["items"]] == ["B002"]
 
     exported = clerk.get("/billing/reports/monthly", params={"from": month, "format": "csv", "base_code": "B001"})
     assert exported.headers["Content-Type"].startswith("text/csv")

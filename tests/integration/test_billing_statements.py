@@ -42,7 +42,7 @@ def test_each_statement_line_ends_in_one_state_and_only_exact_unambiguous_matche
     assert imported["encoding"] == "gbk" and imported["lines"] == 8
     assert imported["counts"] == {"matched": 2, "wrong_amount": 1, "ambiguous": 1, "already_paid": 1,
                                   "unmatched": 1, "invalid": 1, "duplicate": 1}
-    lines = clerk.get(f"/billing/statements/{imported['statement_id']}/lines").json()["lines"]
+    lines = clerk.get(f"/billing/statements/{imported['statement_id']}/lines").json()["items"]
     assert [line["state"] for line in lines] == ["matched", "matched", "wrong_amount", "ambiguous",
                                                  "already_paid", "unmatched", "invalid", "duplicate"]
     assert lines[0]["order_id"] == orders["张三"]["order_id"]
@@ -59,9 +59,13 @@ def test_each_statement_line_ends_in_one_state_and_only_exact_unambiguous_matche
     ambiguous = next(i for i in queue["items"] if i["reason"] == "ambiguous")
     assert all(o["order_id"] in ambiguous["detail"] for o in orders["赵敏"])
 
-    again = upload(clerk, STATEMENT, "gbk").json()  # re-importing is harmless
-    assert again["counts"] == {"duplicate": 7, "invalid": 1}
-    assert clerk.get("/billing/review").json()["total"] == 4
+    again = upload(clerk, STATEMENT, "gbk")  # the same file again: its import, nothing recorded
+    assert again.status_code == 200 and again.json()["statement_id"] == imported["statement_id"]
+    assert again.json()["counts"] == imported["counts"]
+    overlapping = upload(clerk, STATEMENT + "2026-11-21,08:00:00,Z9,3900,某人,6222,无名—碳排放管理员\n", "gbk")
+    assert overlapping.status_code == 201 and overlapping.json()["counts"] == {"duplicate": 7, "invalid": 1,
+                                                                                 "unmatched": 1}
+    assert clerk.get("/billing/review").json()["total"] == 5  # and the unmatched new line
     assert len(sink.drain(quiet=1.0) and sink.of_type("billing.paid")) == 3
 
 
@@ -115,9 +119,9 @@ def test_statement_upload_as_a_form_file_and_refusals(services, bus):
     assert form.json()["filename"] == "nov.csv"
     wait_for(lambda: clerk.get(f"/billing/orders/{order['order_id']}").json()["status"] == "paid")
 
-    plain = clerk.post("/billing/statements", data=text.encode("gbk"),  # curl --data-binary's default type
+    plain = clerk.post("/billing/statements", data=(text + "x,y,F2,3900,,,\n").encode("gbk"),  # curl's type
                        headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert plain.status_code == 201 and plain.json()["counts"] == {"duplicate": 1}
+    assert plain.status_code == 201 and plain.json()["counts"] == {"duplicate": 1, "invalid": 1}
     no_header = upload(clerk, "a,b\n1,2\n", "utf-8")
     assert no_header.status_code == 422 and no_header.json()["type"] == "/problems/unreadable-statement"
     empty = clerk.post("/billing/statements", data=b"", headers={"Content-Type": "text/csv"})

@@ -124,3 +124,19 @@ def test_an_administrator_revokes_with_a_reason_and_verification_shows_it(servic
     assert corrected.status_code == 409
     sink.drain(quiet=0.5)
     assert len(sink.of_type("certificate.revoked")) == 1
+
+
+def test_a_repeated_correction_answers_the_reissue_it_made(services, bus):
+    sink = bus.sink("certificate.issued", "certificate.reissued")
+    services.start("certificate")
+    _, issued = certificate_flow.issue(bus, sink, full_name="王小名")
+    admin = services.client("certificate", "admin")
+    url = f"/certificate/certificates/{issued.data['certificate_number']}/corrections"
+    correction = {"holder_name": "王小明", "reason": "姓名录入错误"}
+    made = admin.post(url, json=correction)
+    again = admin.post(url, json=correction)
+    assert made.status_code == 201 and again.status_code == 200 and again.json() == made.json()
+    assert admin.post(url, json={"holder_name": "王小明", "reason": "另一个理由"}).status_code == 422
+    sink.expect("certificate.reissued")
+    sink.drain(quiet=0.5)
+    assert len(sink.of_type("certificate.reissued")) == 1

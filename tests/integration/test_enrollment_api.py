@@ -124,7 +124,8 @@ def test_one_learner_holds_one_open_enrollment_per_level(enrollment, services):
     id_number = applicants.id_number()
     first = operator.post("/enrollment/enrollments", applicants.application(id_number=id_number))
     assert first.status_code == 201
-    again = operator.post("/enrollment/enrollments", applicants.application(id_number=id_number.lower()))
+    again = operator.post("/enrollment/enrollments", applicants.application(id_number=id_number.lower(),
+                                                                              sector="steel"))
     assert again.status_code == 409 and again.json()["type"] == "/problems/open-enrollment-exists"
     assert again.json()["enrollment_id"] == first.json()["enrollment_id"]
     elsewhere = enrollment.client("enrollment", "base_operator", base="B002").post(
@@ -134,12 +135,15 @@ def test_one_learner_holds_one_open_enrollment_per_level(enrollment, services):
     assert other_level.status_code == 201
     assert other_level.json()["learner_id"] == first.json()["learner_id"]
 
-    # Concurrent applications of one new learner: exactly one is enrolled.
+    # Concurrent applications of one new learner: exactly one is enrolled; the same
+    # application sent again at once is answered with it, a different one refused.
     racing = applicants.id_number()
     with ThreadPoolExecutor(6) as pool:
-        codes = sorted(pool.map(lambda _: operator.post(
-            "/enrollment/enrollments", applicants.application(id_number=racing)).status_code, range(6)))
-    assert codes == [201, 409, 409, 409, 409, 409]
+        answers = list(pool.map(lambda i: operator.post("/enrollment/enrollments", applicants.application(
+            id_number=racing, sector="steel" if i % 2 else "coal")), range(6)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200, 200, 201, 409, 409, 409]
+    assert len({a.json()["enrollment_id"] for a in answers}) == 1
 
     # The database itself refuses a second open enrollment of a learner and level.
     engine = make_engine(services.database_urls["enrollment"])
@@ -188,3 +192,62 @@ def test_cancel_before_payment_emits_cancelled_and_after_payment_conflicts(enrol
     assert refused.status_code == 409 and refused.json()["type"] == "/problems/not-cancellable"
     assert operator.get(view).json()["status"] == "active"
     assert len(sink.drain(quiet=0.5)) == 1
+
+
+def test_another_base_never_rewrites_the_contact_a_base_entered_and_a_change_records_who(enrollment):
+    first = enrollment.client("enrollment", "base_operator", base="B001", subject="op-1")
+    second = enrollment.client("enrollment", "base_operator", base="B002", subject="op-2")
+    id_number = applicants.id_number()
+    ours = first.post("/enrollment/enrollments",
+                      applicants.application(id_number=id_number, mobile="13911112222")).json()
+    theirs = second.post("/enrollment/enrollments",
+                         applicants.application("L3", id_number=id_number, mobile="13533334444"))
+    assert theirs.status_code == 201 and theirs.json()["learner_id"] == ours["learner_id"]
+    path = f"/enrollment/enrollments/{ours['enrollment_id']}"
+    assert first.get(path).json()["mobile_masked"] == "139****2222"
+    assert theirs.json()["mobile_masked"] == "135****4444"
+
+    # The base corrects its own enrollment's contact; the change names who made it.
+    assert second.put(path + "/contact", {"mobile": "13000000000", "reason": "x"}).status_code == 404
+    changed = first.put(path + "/contact", {"mobile": "13700001111", "reason": "学员换号"})
+    assert changed.status_code == 200 and changed.json()["mobile_masked"] == "137****1111"
+    last = changed.json()["history"][-1]
+    assert last["from_status"] == last["to_status"] == "submitted"
+    assert last["cause"] == "contact changed by base_operator"
+    assert last["note"] == "mobile 139****2222 -> 137****1111 by op-1: 学员换号"
+    assert second.get(f"/enrollment/enrollments/{theirs.json()['enrollment_id']}").json()[
+        "mobile_masked"] == "135****4444"
+    bad = first.put(path + "/contact", {"mobile": "12345", "reason": "x"})
+    assert bad.status_code == 422 and "mobile" in bad.json()["errors"]
+
+
+def test_a_repeated_application_or_base_answers_what_it_made_and_a_different_one_names_it(enrollment):
+    operator = enrollment.client("enrollment", "base_operator", base="B001")
+    application = applicants.application()
+    made = operator.post("/enrollment/enrollments", application)
+    assert made.status_code == 201
+    again = operator.post("/enrollment/enrollments", application)
+    assert again.status_code == 200 and again.json()["enrollment_id"] == made.json()["enrollment_id"]
+    changed = operator.post("/enrollment/enrollments", {**application, "full_name": "李四"})
+    assert changed.status_code == 409 and changed.json()["enrollment_id"] == made.json()["enrollment_id"]
+    assert operator.get("/enrollment/enrollments").json()["total"] == 1
+
+    admin = enrollment.client("enrollment", "admin", subject="admin-1")
+    same = admin.post("/enrollment/bases", people.base("B001"))
+    assert same.status_code == 200 and same.json()["code"] == "B001"
+    other = admin.post("/enrollment/bases", people.base("B001", name="另一个基地"))
+    assert other.status_code == 409 and other.json()["code"] == "B001"
+    assert len(admin.get("/enrollment/bases/B001").json()["history"]) == 1
+
+
+def test_the_operator_follows_a_journey_by_id_but_reads_no_enrollment(enrollment):
+    operator = enrollment.client("enrollment", "base_operator", base="B001")
+    made = operator.post("/enrollment/enrollments", applicants.application()).json()
+    sre = enrollment.client("enrollment", "operator", subject="sre-1")
+    for path in ("/enrollment/enrollments", f"/enrollment/enrollments/{made['enrollment_id']}",
+                 "/enrollment/bases", "/enrollment/bases/B001"):
+        assert sre.get(path).status_code == 403, path
+    journey = wait_for(lambda: (a := sre.get(f"/enrollment/journeys/{made['enrollment_id']}")).status_code == 200
+                       and a.json())
+    assert [s["type"] for s in journey["steps"]] == ["enrollment.enrolled"]
+    assert made["full_name"] not in str(journey) and made["id_number_masked"] not in str(journey)

@@ -119,3 +119,61 @@ def test_parallel_registrations_on_two_replicas_never_oversell_a_sitting(service
     assert sorted(codes) == [201] * 4 + [409] * 8
     listed = {s["sitting_id"]: s for s in services.client("exam", "admin").get("/exam/sittings").json()["items"]}
     assert listed[sitting["sitting_id"]]["seats_left"] == 0
+
+
+def test_a_sitting_onto_an_existing_start_and_level_is_a_conflict_naming_it(services):
+    services.start("exam")
+    admin = services.client("exam", "admin")
+    starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=40)
+    body = {"starts_at": starts.isoformat(), "level": "L4", "capacity": 30}
+    first = admin.post("/exam/sittings", body)
+    assert first.status_code == 201, first.text
+    existing = first.json()["sitting_id"]
+
+    # The same request again (a lost response) answers the sitting it made.
+    again = admin.post("/exam/sittings", body)
+    assert again.status_code == 200 and again.json()["sitting_id"] == existing
+
+    # A different sitting at that start and level is refused, naming the one there.
+    clash = admin.post("/exam/sittings", {**body, "capacity": 50})
+    assert clash.status_code == 409, clash.text
+    assert clash.json()["type"] == "/problems/sitting-clash" and clash.json()["sitting_id"] == existing
+
+    other = admin.post("/exam/sittings", {**body, "starts_at": (starts + timedelta(hours=5)).isoformat()})
+    assert other.status_code == 201
+    moved = admin.post(f"/exam/sittings/{other.json()['sitting_id']}/move",
+                       {"starts_at": starts.isoformat(), "reason": "合并考场"})
+    assert moved.status_code == 409 and moved.json()["sitting_id"] == existing
+
+    # Another level at that start is another sitting; a cancelled one frees its slot.
+    assert admin.post("/exam/sittings", {**body, "level": "L3"}).status_code == 201
+    assert admin.post(f"/exam/sittings/{existing}/cancel", {"reason": "考点变更"}).status_code == 200
+    anew = admin.post("/exam/sittings", {**body, "capacity": 50})
+    assert anew.status_code == 201 and anew.json()["sitting_id"] != existing
+
+
+def test_a_repeated_registration_answers_the_registration_and_the_learner_lists_their_own(services, bus):
+    services.start("exam")
+    first, second = flow.sitting(services), flow.sitting(services)
+    eid, learner, _ = flow.candidate(services, bus)
+    made = flow.register(learner, eid, first["sitting_id"])
+    assert made.status_code == 201
+
+    # The response was lost: the same request answers the same registration, no second seat.
+    again = flow.register(learner, eid, first["sitting_id"])
+    assert again.status_code == 200 and again.json() == made.json()
+    seats = {s["sitting_id"]: s["seats_left"] for s in
+             services.client("exam", "admin").get("/exam/sittings").json()["items"]}
+    assert seats[first["sitting_id"]] == first["seats_left"] - 1
+
+    # Another sitting while that one is open: 409 naming the open registration.
+    other = flow.register(learner, eid, second["sitting_id"])
+    assert other.status_code == 409 and other.json()["type"] == "/problems/already-registered"
+    assert other.json()["registration_id"] == made.json()["registration_id"]
+
+    # The learner finds their registrations without knowing an id; nobody else's.
+    listed = learner.get("/exam/registrations").json()
+    assert listed["total"] == 1 and [r["registration_id"] for r in listed["items"]] == [
+        made.json()["registration_id"]]
+    _, stranger, _ = flow.candidate(services, bus)
+    assert stranger.get("/exam/registrations").json() == {"items": [], "total": 0, "limit": 50, "offset": 0}

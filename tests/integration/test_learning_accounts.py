@@ -180,3 +180,18 @@ def test_concurrent_reports_sharing_a_commit_each_count_once_and_the_cap_holds(s
     commits = float(re.search(r'^cea_group_commit_size_count\{name="progress"\} (\S+)$' , metrics, re.M).group(1))
     grouped = float(re.search(r'^cea_group_commit_size_sum\{name="progress"\} (\S+)$' , metrics, re.M).group(1))
     assert grouped == len(reports) and commits < len(reports)  # reports did share commits
+
+
+def test_a_repeated_extension_answers_the_account_and_records_one_extension(services, bus):
+    sink = bus.sink("learning.account-opened", "learning.account-extended")
+    services.start("learning")
+    eid, opened, _ = open_account(services, bus, sink)
+    admin = services.client("learning", "admin", subject="admin-42")
+    asked = {"valid_until": (opened.data["valid_until"] + timedelta(days=30)).isoformat(), "reason": "住院治疗，证明已核"}
+    first = admin.post(f"/learning/accounts/{eid}/extensions", asked)
+    again = admin.post(f"/learning/accounts/{eid}/extensions", asked)
+    assert first.status_code == 201 and again.status_code == 200 and again.json() == first.json()
+    assert len(again.json()["extensions"]) == 1
+    sink.expect("learning.account-extended")
+    sink.drain(quiet=0.5)
+    assert len(sink.of_type("learning.account-extended")) == 1

@@ -75,3 +75,18 @@ def test_a_catalog_that_breaks_a_rule_is_refused_with_the_rule_and_nothing_is_pu
 
     assert [v["version"] for v in admin.get("/learning/catalog/versions").json()["items"]] == ["2026.1"]
     assert admin.post("/learning/catalog/versions", good).status_code == 201  # the valid one still goes in
+
+
+def test_a_repeated_publication_answers_the_version_and_different_content_under_it_is_refused(services):
+    services.start("learning")
+    admin = services.client("learning", "admin", subject="admin-1")
+    data = _catalog_data(admin, "2026.1")
+    data["version"] = "2027.2"
+    first = admin.post("/learning/catalog/versions", data)
+    again = admin.post("/learning/catalog/versions", data)
+    assert first.status_code == 201 and again.status_code == 200 and again.json() == first.json()
+    changed = copy.deepcopy(data)
+    changed["minutes_per_class_hour"] += 5
+    refused = admin.post("/learning/catalog/versions", changed)
+    assert refused.status_code == 409 and refused.json()["version"] == "2027.2"
+    assert [v["version"] for v in admin.get("/learning/catalog/versions").json()["items"]] == ["2026.1", "2027.2"]

@@ -3,6 +3,7 @@ test's vhost and databases."""
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import requests
 from nameko.containers import ServiceContainer
@@ -11,6 +12,7 @@ from shared.tokens import mint
 from shared.web.server import ApiServer
 from tests.support.wait import wait_for
 
+ROOT = Path(__file__).resolve().parents[2]
 SERVICE_CLASSES = {
     "enrollment": "services.enrollment.service:EnrollmentService",
     "billing": "services.billing.service:BillingService",
@@ -41,6 +43,7 @@ TEST_SETTINGS = {
     "NOTICE_INTERVAL_SECONDS": "0.1",
     "NOTICE_RETRY_SECONDS": "0.2,0.4,0.8",
     "LOGIN_RATE_LIMIT": "1000/minute",
+    "QUESTION_BANK_FILE": str(ROOT / "services" / "exam" / "bank" / "sample-questions.yaml"),
 }
 
 

@@ -43,16 +43,31 @@ def test_a_company_title_needs_a_valid_code_and_a_personal_one_none():
 
 
 def test_an_invoice_follows_payment_once_until_corrected():
-    invoices.may_issue("paid", 0)
+    me, firm = invoices.Title("personal", "张三", None), invoices.Title("company", "某公司", VALID)
+    assert invoices.may_issue("paid", None, me) is False
     for status in ("open", "cancelled", "refunded"):
         with pytest.raises(invoices.OrderNotPaid):
-            invoices.may_issue(status, 0)
-    with pytest.raises(invoices.AlreadyInvoiced):
-        invoices.may_issue("paid", 1)
-    invoices.may_correct("blue", "issued")
+            invoices.may_issue(status, None, me)
+    assert invoices.may_issue("paid", ("I-1", me), me) is True  # the same request: answered with it
+    with pytest.raises(invoices.AlreadyInvoiced) as refused:
+        invoices.may_issue("paid", ("I-1", me), firm)
+    assert refused.value.extra["invoice_id"] == "I-1"
+    assert invoices.may_correct("blue", "issued") is False
     for kind, status in (("blue", "reversed"), ("red", "issued")):
         with pytest.raises(invoices.InvoiceNotCorrectable):
             invoices.may_correct(kind, status)
+    assert invoices.may_correct("blue", "reversed", ("I-2", firm, "the employer pays"), firm,
+                                "the employer pays") is True
+    with pytest.raises(invoices.InvoiceNotCorrectable) as refused:
+        invoices.may_correct("blue", "reversed", ("I-2", firm, "the employer pays"), me, "back")
+    assert refused.value.extra["invoice_id"] == "I-2"
+
+
+def test_a_refund_asked_again_is_answered_with_it_and_another_reason_names_it():
+    assert refunds.repeated("R-1", "withdrew", "withdrew") is True
+    with pytest.raises(refunds.NotRefundable) as refused:
+        refunds.repeated("R-1", "withdrew", "ill")
+    assert refused.value.extra["refund_id"] == "R-1"
 
 
 def test_invoice_numbers_carry_the_shanghai_year_and_the_serial():

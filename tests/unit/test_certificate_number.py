@@ -44,3 +44,11 @@ def test_typed_numbers_are_read_leniently_but_names_exactly():
     assert not domain.check_number("CEA-L4")
     assert domain.same_name("　张三 ", "张三")
     assert not domain.same_name("张 三", "张三")
+
+
+def test_the_correction_that_made_the_current_serial_asked_again_is_a_repeat():
+    assert domain.repeats_correction(2, "录入错误", "王小明", "h1", "王小明", None, "录入错误")
+    assert not domain.repeats_correction(2, "录入错误", "王小明", "h1", "王小明", None, "另一个理由")
+    assert not domain.repeats_correction(2, "录入错误", "王小明", "h1", "王晓明", None, "录入错误")
+    assert not domain.repeats_correction(2, "录入错误", "王小明", "h1", None, "h2", "录入错误")
+    assert not domain.repeats_correction(1, None, "王小明", "h1", "王小明", None, "录入错误")

@@ -39,3 +39,13 @@ def test_account_expiry_closes_only_an_enrollment_without_complete_coursework():
     assert not expires_with_account(S.ACTIVE, coursework_complete=True)  # course-completed still on its way
     for status in (S.COURSEWORK_COMPLETE, S.EXAM_PASSED, S.CERTIFIED, S.CANCELLED, S.REFUNDED):
         assert not expires_with_account(status, coursework_complete=False)
+
+
+def test_an_application_is_a_repeat_only_when_every_recorded_field_is_the_same():
+    from services.enrollment import domain
+    recorded = {"full_name": "张三", "mobile": "13800138000", "education_tier": "bachelor",
+                "education_status": "graduated", "related_work_months": 12, "work_months_since_l4": 0,
+                "sector": "power", "invoice_title": None, "status": "active"}
+    assert domain.same_request(recorded, {**recorded, "status": "ignored"}, domain.APPLICATION_FIELDS)
+    assert not domain.same_request(recorded, {**recorded, "mobile": "13900139000"}, domain.APPLICATION_FIELDS)
+    assert not domain.same_request(recorded, {**recorded, "invoice_title": "某公司"}, domain.APPLICATION_FIELDS)

@@ -246,3 +246,45 @@ def test_a_second_examiner_reviews():
         bank.check_review("draft", "examiner-1", "examiner-1")
     with pytest.raises(bank.NotInReview):
         bank.check_review("active", "examiner-1", "examiner-2")
+
+
+def test_an_extra_sitting_asked_for_again_is_the_same_sitting_and_anything_else_clashes():
+    closes = datetime(2026, 9, 1, 9, tzinfo=PROGRAM_TZ)
+    assert sittings.same_sitting("extra", 30, closes, 30, closes)
+    assert not sittings.same_sitting("extra", 30, closes, 31, closes)
+    assert not sittings.same_sitting("extra", 30, closes, 30, closes - timedelta(hours=1))
+    assert not sittings.same_sitting("generated", 30, closes, 30, closes)  # the rule's, never a repeat
+
+
+def test_registering_again_for_the_open_registrations_sitting_is_a_repeat_and_another_sitting_names_it():
+    assert attempts.is_repeat("R-1", "S-1", "S-1")
+    with pytest.raises(attempts.AlreadyRegistered) as refused:
+        attempts.is_repeat("R-1", "S-1", "S-2")
+    assert refused.value.extra["registration_id"] == "R-1"
+
+
+def test_a_bank_file_is_checked_whole_and_each_problem_named_by_question():
+    good = {"id": "Q1", "type": "true_false", "area": "trading", "prompt": "对吗？", "answer": True}
+    assert bank.read_bank({"sample": True, "questions": [good]}).sample is True
+    with pytest.raises(bank.BankFileInvalid) as refused:
+        bank.read_bank({"questions": [good, {**good, "answer": "yes"}, {**good, "id": "Q" * 21}]})
+    assert set(refused.value.extra["errors"]) == {"Q1", "Q" * 21}
+    assert "id: appears twice" in refused.value.extra["errors"]["Q1"]
+    with pytest.raises(bank.BankFileInvalid):
+        bank.read_bank(["not", "a", "mapping"])
+
+
+def test_a_retirement_that_leaves_fewer_than_a_scheduled_sittings_blueprint_draws_is_refused_with_numbers():
+    from collections import Counter
+    blueprint = paper.Blueprint("L4", "2026.1", (paper.Section("true_false", "trading", 4, Decimal("0.4")),))
+    needs = [(blueprint, "S-1", "2026-12-26T09:00:00+08:00")]
+    bank.check_retirement_leaves_enough(Counter({("true_false", "trading"): 5}), ("true_false", "trading"), needs)
+    bank.check_retirement_leaves_enough(Counter({("true_false", "trading"): 4}), None, needs)  # a draft
+    bank.check_retirement_leaves_enough(Counter({("true_false", "trading"): 4}), ("true_false", "trading"), [])
+    with pytest.raises(bank.BlueprintUnfillable) as refused:
+        bank.check_retirement_leaves_enough(Counter({("true_false", "trading"): 4}), ("true_false", "trading"),
+                                            needs)
+    rule = refused.value.extra["rules"][0]
+    assert (rule["active_after"], rule["needed"], rule["sitting_id"]) == (3, 4, "S-1")
+    with pytest.raises(bank.SameExaminer):
+        bank.check_retirement_review("examiner-1", "examiner-1")

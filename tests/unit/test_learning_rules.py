@@ -116,3 +116,11 @@ def test_coursework_completes_when_every_required_course_reaches_its_hours():
     progress.minutes[last] -= 1
     assert not progress.complete(catalog, last)
     assert not progress.coursework_complete(catalog, "L4")
+
+
+def test_the_extension_that_set_the_last_day_asked_again_is_a_repeat():
+    from datetime import date
+    assert domain.repeats_extension(date(2027, 3, 31), "住院", date(2027, 3, 31), "住院")
+    assert not domain.repeats_extension(date(2027, 3, 31), "住院", date(2027, 4, 30), "住院")
+    assert not domain.repeats_extension(date(2027, 3, 31), "住院", date(2027, 3, 31), "出差")
+    assert not domain.repeats_extension(None, None, date(2027, 3, 31), "住院")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from shared.errors import NotFound
 
@@ -14,25 +14,36 @@ from ..models import Invoice, Order
 from .orders import may_see, visible_order
 
 
-def request(tx, order_id, title: rules.Title, principal, now) -> dict:
+def request(tx, order_id, title: rules.Title, principal, now) -> tuple[dict, bool]:
+    """(the invoice, whether it is new): the same request again answers the invoice."""
     session = tx.session
     order = visible_order(session, order_id, principal, lock=True)
-    active = session.scalar(select(func.count()).select_from(Invoice).where(
+    active = session.scalar(select(Invoice).where(
         Invoice.order_id == order.order_id, Invoice.kind == rules.BLUE, Invoice.status == rules.ISSUED))
-    rules.may_issue(order.status, active)
-    return view(_issue(session, order, title, order.amount_fen, rules.BLUE, principal, now))
+    if rules.may_issue(order.status, active and (active.invoice_id, _title_of(active)), title):
+        return view(active), False
+    return view(_issue(session, order, title, order.amount_fen, rules.BLUE, principal, now)), True
 
 
-def correct(tx, invoice_id, title: rules.Title, reason: str, principal, now) -> list[dict]:
+def correct(tx, invoice_id, title: rules.Title, reason: str, principal, now) -> tuple[list[dict], bool]:
     """The wrong invoice is reversed by a red one and replaced by a new one; the
-    original stays as it was issued, marked reversed."""
+    original stays as it was issued, marked reversed. The same correction again
+    answers the two it made."""
     session = tx.session
     original, order = _visible(session, invoice_id, principal, lock=True)
-    rules.may_correct(original.kind, original.status)
+    red = session.scalar(select(Invoice).where(Invoice.reverses_invoice_id == original.invoice_id))
+    new = session.scalar(select(Invoice).where(Invoice.replaces_invoice_id == original.invoice_id))
+    if rules.may_correct(original.kind, original.status,
+                         new and (new.invoice_id, _title_of(new), new.reason), title, reason):
+        return [view(red), view(new)], False
     red = _reverse(session, original, order, principal, now, reason)
     new = _issue(session, order, title, original.amount_fen, rules.BLUE, principal, now,
                  replaces=original.invoice_id, reason=reason)
-    return [view(red), view(new)]
+    return [view(red), view(new)], True
+
+
+def _title_of(invoice: Invoice) -> rules.Title:
+    return rules.Title(invoice.title_kind, invoice.title, invoice.tax_id)
 
 
 def reverse_for_refund(tx, order: Order, principal, now) -> None:

@@ -4,21 +4,23 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from shared.errors import NotFound
+from shared.web.pagination import page
 
 from ..domain import review
 from ..models import Order, Payment, ReviewItem
 from .payments import pay
 
 
-def review_queue(session, state="open", reason=None, offset=0, limit=100) -> dict:
-    query = select(ReviewItem, Payment).join(Payment, Payment.payment_id == ReviewItem.payment_id)
-    if state != "all":
-        query = query.where(ReviewItem.state == state)
-    if reason:
-        query = query.where(ReviewItem.reason == reason)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.execute(query.order_by(ReviewItem.id).offset(offset).limit(limit)).all()
-    return {"total": total, "items": [item_view(item, payment) for item, payment in rows]}
+def review_queue(session, query: dict) -> dict:
+    """A page of the queue, oldest first, filtered by state (open by default) and reason."""
+    stmt = select(ReviewItem, Payment).join(Payment, Payment.payment_id == ReviewItem.payment_id)
+    if query["state"] != "all":
+        stmt = stmt.where(ReviewItem.state == query["state"])
+    if query.get("reason"):
+        stmt = stmt.where(ReviewItem.reason == query["reason"])
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.execute(stmt.order_by(ReviewItem.id).offset(query["offset"]).limit(query["limit"])).all()
+    return page([item_view(item, payment) for item, payment in rows], total, query)
 
 
 def item_view(item: ReviewItem, payment: Payment) -> dict:

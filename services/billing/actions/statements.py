@@ -9,15 +9,17 @@ probes) get their turn and no write lock is held.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.errors import NotFound
+from shared.web.pagination import fetch_page, page
 
 from .. import domain
 from ..domain import OrderKind, OrderStatus, remarks
@@ -30,13 +32,23 @@ CHANNEL = "bank_transfer"
 CHUNK = 2000
 
 
-def import_statement(db, raw: bytes, *, charset, filename, principal, now, pause=lambda: None) -> dict:
+def import_statement(db, raw: bytes, *, charset, filename, principal, now,
+                     pause=lambda: None) -> tuple[dict, bool]:
+    """(the import, whether it is new). The same file again, once its import is
+    complete, answers that import: a repeat (a lost response) records nothing."""
+    digest = hashlib.sha256(raw).hexdigest()
+    with db.read() as session:
+        for earlier in session.scalars(select(Statement).where(Statement.content_sha256 == digest)
+                                       .order_by(Statement.uploaded_at)):
+            if sum(json.loads(earlier.counts).values()) == earlier.line_count:
+                return statement_view(session, earlier.statement_id), False
     encoding, lines = domain.statement.read(raw, charset)
     statement_id = uuid.uuid4()
     with db.transaction() as tx:
         tx.session.add(Statement(statement_id=statement_id, filename=filename or "statement.csv",
                                  encoding=encoding, uploaded_by=principal.subject or principal.role,
-                                 uploaded_at=now, line_count=len(lines), counts="{}"))
+                                 uploaded_at=now, line_count=len(lines), counts="{}",
+                                 content_sha256=digest))
     counts = Counter()
     for start in range(0, len(lines), CHUNK):
         pause()
@@ -53,7 +65,7 @@ def import_statement(db, raw: bytes, *, charset, filename, principal, now, pause
     with db.transaction() as tx:
         tx.session.get(Statement, statement_id).counts = json.dumps(counts)
     return {"statement_id": statement_id, "filename": filename, "encoding": encoding,
-            "lines": len(lines), "counts": dict(counts), "uploaded_at": now}
+            "lines": len(lines), "counts": dict(counts), "uploaded_at": now}, True
 
 
 def _import_chunk(tx, statement_id, chunk: list, now) -> Counter:
@@ -186,13 +198,12 @@ def statement_view(session, statement_id) -> dict:
             "uploaded_by": s.uploaded_by}
 
 
-def statement_lines(session, statement_id, state=None, offset=0, limit=100) -> dict:
+def statement_lines(session, statement_id, query: dict) -> dict:
+    """A page of the statement's lines in file order, filtered by state."""
     statement_view(session, statement_id)
-    query = select(StatementLine).where(StatementLine.statement_id == statement_id)
-    if state:
-        query = query.where(StatementLine.state == state)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(query.order_by(StatementLine.line_number).offset(offset).limit(limit))
-    return {"total": total, "offset": offset, "lines": [
-        {c.key: getattr(r, c.key) for c in StatementLine.__table__.columns if c.key not in ("id", "statement_id")}
-        for r in rows]}
+    stmt = select(StatementLine).where(StatementLine.statement_id == statement_id)
+    if query.get("state"):
+        stmt = stmt.where(StatementLine.state == query["state"])
+    rows, total = fetch_page(session, stmt.order_by(StatementLine.line_number), query)
+    return page([{c.key: getattr(r, c.key) for c in StatementLine.__table__.columns
+                  if c.key not in ("id", "statement_id")} for r in rows], total, query)

@@ -61,18 +61,35 @@ def title(kind: str, name: str, tax_id: str | None) -> Title:
     return Title(kind, name, tax_id if kind == COMPANY else None)
 
 
-def may_issue(order_status: str, active_invoices: int) -> None:
-    """An invoice for a paid order, one at a time (a correction replaces it)."""
+def may_issue(order_status: str, active: tuple[str, Title] | None, asked: Title) -> bool:
+    """An invoice for a paid order, one at a time (a correction replaces it).
+    `active` is the order's live invoice (id, title), if any. True: the request
+    repeats the one that issued it, which answers it."""
+    if active is not None:
+        invoice_id, issued_to = active
+        if issued_to == asked:
+            return True
+        raise AlreadyInvoiced("the order is already invoiced; ask for a correction instead",
+                              invoice_id=str(invoice_id))
     if order_status != OrderStatus.PAID.value:
         raise OrderNotPaid(f"the order is {order_status}: an invoice follows payment")
-    if active_invoices:
-        raise AlreadyInvoiced("the order is already invoiced; ask for a correction instead")
+    return False
 
 
-def may_correct(kind: str, status: str) -> None:
-    if kind != BLUE or status != ISSUED:
-        raise InvoiceNotCorrectable(f"a {status} {kind} invoice cannot be corrected; "
-                                    "correct the invoice that replaced it")
+def may_correct(kind: str, status: str, replacement: tuple[str, Title, str | None] | None = None,
+                asked: Title | None = None, reason: str | None = None) -> bool:
+    """Only a live blue invoice is corrected. True: the request repeats the
+    correction that already replaced it (`replacement`: id, title, reason)."""
+    if kind == BLUE and status == ISSUED:
+        return False
+    if replacement is not None:
+        invoice_id, replaced_by, replaced_because = replacement
+        if (replaced_by, replaced_because) == (asked, reason):
+            return True
+        raise InvoiceNotCorrectable(f"this invoice was corrected already by invoice {invoice_id}; "
+                                    "correct that one", invoice_id=str(invoice_id))
+    raise InvoiceNotCorrectable(f"a {status} {kind} invoice cannot be corrected; "
+                                "correct the invoice that replaced it")
 
 
 def number(serial: int, issued_at: datetime) -> str:

@@ -14,6 +14,14 @@ class StudyBegun(RuleViolation):
     slug = "study-begun"
 
 
+def repeated(refund_id, refunded_because: str, reason: str) -> bool:
+    """An order is refunded once. The same refund asked again (same reason) is
+    answered with it; another reason is refused, naming the refund."""
+    if refunded_because == reason:
+        return True
+    raise NotRefundable(f"the order was refunded already (refund {refund_id})", refund_id=str(refund_id))
+
+
 def check(order_status: str, order_kind: str, study_begun: bool, role: str, override: bool) -> bool:
     """Whether the refund is an administrator's override; raises when refused."""
     if order_kind != OrderKind.ENROLLMENT.value:

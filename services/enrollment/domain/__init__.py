@@ -53,3 +53,14 @@ def check_may_suspend(base) -> None:
 def check_may_reinstate(base) -> None:
     if not base.suspended:
         raise BaseNotSuspended(f"base {base.code} is not suspended")
+
+
+# What an application or a base registration records, compared to tell a repeat
+# (a lost response: answered with what the first made) from a different request.
+APPLICATION_FIELDS = ("full_name", "mobile", "education_tier", "education_status", "related_work_months",
+                      "work_months_since_l4", "sector", "invoice_title")
+BASE_FIELDS = ("name", "contact", "authorized_from", "authorized_until")
+
+
+def same_request(recorded: dict, asked: dict, fields: tuple[str, ...]) -> bool:
+    return all(recorded.get(f) == asked.get(f) for f in fields)

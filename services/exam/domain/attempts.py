@@ -20,6 +20,21 @@ class PastAttempt:
     passed: bool
 
 
+class AlreadyRegistered(Conflict):
+    slug = "already-registered"
+    title = "The learner already holds an open registration"
+
+
+def is_repeat(open_registration, open_sitting, asked_sitting) -> bool:
+    """A learner holds one open registration. Asking again for its sitting is a
+    repeat (a lost response): answered with it. Asking for another sitting is
+    refused, naming the open registration, which the learner cancels first."""
+    if open_sitting == asked_sitting:
+        return True
+    raise AlreadyRegistered(f"registration {open_registration} is open; cancel it before registering "
+                            "for another sitting", registration_id=str(open_registration))
+
+
 class ResultPending(Conflict):
     slug = "result-pending"
     title = "The last attempt's result is not final yet"

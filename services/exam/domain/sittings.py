@@ -45,3 +45,11 @@ def slots_ahead(today: date, months: int) -> list[Slot]:
         first = add_months(today.replace(day=1), offset)
         found += [s for s in slots_of_month(first.year, first.month) if s.starts_at.date() >= today]
     return found
+
+
+def same_sitting(origin: str, capacity: int, closes_at: datetime, asked_capacity: int,
+                 asked_closes_at: datetime) -> bool:
+    """An administrator's request for an extra sitting where one already starts at
+    that level is a repeat of the request that made it (answered with it) when it
+    asks for the same; anything else clashes with it."""
+    return origin == "extra" and capacity == asked_capacity and closes_at == asked_closes_at
