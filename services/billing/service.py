@@ -81,7 +81,9 @@ class BillingService(ServiceBase):
         return {"settlement": settlement.value, "order_id": order.order_id if order else None}
 
     @api("POST", "/billing/statements", roles=FINANCE, query=schemas.StatementUpload,
-         response=schemas.StatementImport, status=201)
+         response=schemas.StatementImport, status=201,
+         body_limit=("STATEMENT_MAX_BYTES", actions.statements.MAX_BYTES),
+         media_types=("text/csv", "multipart/form-data"))
     def import_statement(self, request, principal, query):
         """Import the bank's statement: the CSV of docs/bank-statement.md as the raw
         body (text/csv) or as the form field `file` (multipart/form-data), UTF-8 or

@@ -69,7 +69,8 @@ class CertificateService(ServiceBase):
                 found = None
         html = page.render(number, name, found, searched=bool(number and name))
         return Response(html, status=200 if found or not (number and name) else 404,
-                        content_type="text/html; charset=utf-8")
+                        content_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": page.CONTENT_SECURITY_POLICY})
 
     @api("GET", "/certificate/keys", public=True, response=schemas.KeySet, rate_limit=VERIFY_LIMIT)
     def keys(self, request):

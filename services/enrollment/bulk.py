@@ -31,6 +31,8 @@ CHUNK_ROWS = 500
 CLAIM = timedelta(minutes=5)
 CHUNK_ATTEMPTS = 3
 _APPLICATION = schemas.Application()
+# 20,000 rows of about 150 bytes, with room for long names and extra columns.
+MAX_BYTES = 8 * 1024 * 1024
 CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 
 

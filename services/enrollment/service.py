@@ -93,7 +93,7 @@ class EnrollmentService(ServiceBase):
             return actions.view(tx.session, enrollment)
 
     @api("POST", "/enrollment/bulk-enrollments", roles=("base_operator",), response=schemas.BulkUpload,
-         status=201)
+         status=201, body_limit=("BULK_MAX_BYTES", bulk.MAX_BYTES), media_types=bulk.CSV_TYPES)
     def bulk_enroll(self, request, principal):
         """Enroll learners from a CSV file sent as the body (Content-Type: text/csv).
 

@@ -1,8 +1,11 @@
 """The HTTP server every service shares: nameko's WebServer with problem+json for
-routing errors, bearer-token verification and a per-client rate limiter."""
+routing errors, bearer-token verification, the client's address behind trusted
+proxies, an access log of routes, and a per-client rate limiter."""
 from __future__ import annotations
 
 import errno
+import logging
+import time
 from pathlib import Path
 
 import eventlet
@@ -11,6 +14,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Request
 
 from shared.settings import CannotStart
@@ -19,16 +23,27 @@ from shared.tokens import TokenVerifier
 from .problems import from_http_exception
 
 
+access_log = logging.getLogger("shared.web.access")
+
+
 class _ProblemWsgiApp(WsgiApp):
     def __call__(self, environ, start_response):
+        started = time.perf_counter()
         request = Request(environ, shallow=True)
         adapter = self.url_map.bind_to_environ(environ)
+        route = None
         try:
             provider, values = adapter.match()
+            route = provider.path
             request.path_values = values
             response = provider.handle_request(request)
         except HTTPException as exc:  # unknown path, wrong method
             response = from_http_exception(exc)
+        # The route, never the path or query: those carry names and numbers.
+        access_log.info("%s %s %s", request.method, route or "(no route)", response.status_code,
+                        extra={"method": request.method, "route": route, "status": response.status_code,
+                               "ms": round((time.perf_counter() - started) * 1000, 1),
+                               "client": request.remote_addr})
         return response(environ, start_response)
 
 
@@ -44,7 +59,7 @@ class ApiServer(WebServer):
                 pems.append(Path(path).read_bytes())
         self.verifier = TokenVerifier(pems)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
-        self.trust_forwarded_for = str(config.get("TRUST_FORWARDED_FOR", "false")).lower() == "true"
+        self.proxy_hops = trusted_proxy_hops(config)
 
     def start(self):
         """nameko's start, but the port is bound without SO_REUSEPORT: a second
@@ -69,16 +84,41 @@ class ApiServer(WebServer):
             self._sock.close()  # the port is free as soon as the service stops
 
     def get_wsgi_app(self):
-        return _ProblemWsgiApp(self)
+        app = _ProblemWsgiApp(self)
+        # Behind N trusted proxies the client is the address the outermost of them
+        # added: N-th X-Forwarded-For entry from the right. Entries further left
+        # are whatever the client wrote.
+        return ProxyFix(app, x_for=self.proxy_hops) if self.proxy_hops else app
+
+    def get_wsgi_server(self, sock, wsgi_app, protocol=None, debug=False):
+        """eventlet's access log writes the request line, query included; the app
+        logs the route instead."""
+        from eventlet import wsgi
+        from nameko.web.server import HttpOnlyProtocol
+        return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol or HttpOnlyProtocol,
+                           debug=debug, log=logging.getLogger("nameko.web.server"), log_output=False)
 
     @property
     def port(self) -> int:
         return self._sock.getsockname()[1]
 
     def client_of(self, request) -> str:
-        if self.trust_forwarded_for and request.headers.get("X-Forwarded-For"):
-            return request.headers["X-Forwarded-For"].split(",")[0].strip()
         return request.remote_addr or "unknown"
 
     def allow(self, limit: str, scope: str, client: str) -> bool:
         return self.limiter.hit(parse(limit), scope, client)
+
+
+def trusted_proxy_hops(config) -> int:
+    """TRUSTED_PROXY_HOPS: how many proxies of ours stand before the service (the
+    ingress: 1). The older TRUST_FORWARDED_FOR=true means one."""
+    hops = str(config.get("TRUSTED_PROXY_HOPS", "") or "").strip()
+    if hops:
+        try:
+            value = int(hops)
+        except ValueError:
+            raise CannotStart(f"TRUSTED_PROXY_HOPS must be a whole number, not {hops!r}") from None
+        if not 0 <= value <= 5:
+            raise CannotStart(f"TRUSTED_PROXY_HOPS must be between 0 and 5, not {value}")
+        return value
+    return 1 if str(config.get("TRUST_FORWARDED_FOR", "false")).lower() == "true" else 0

@@ -28,6 +28,8 @@ from .payments import pay
 
 CHANNEL = "bank_transfer"
 CHUNK = 2000
+# 100,000 lines of about 150 bytes (Chinese names and remarks), with room to spare.
+MAX_BYTES = 32 * 1024 * 1024
 
 
 def import_statement(db, raw: bytes, *, charset, filename, principal, now, pause=lambda: None) -> dict:
