@@ -25,6 +25,7 @@ from shared.messaging.relay import OutboxRelay
 from shared.observability import Metrics
 from shared.persistence.database import Database, Store
 from shared.resilience import Loops
+from shared.settings import DEVELOPMENT, Settings
 from shared.timers import periodic
 from shared.web import openapi
 from shared.web.api import api, load_body
@@ -40,6 +41,7 @@ class Runtime(DependencyProvider):
     metrics = Metrics()
     database = Database()
     loops = Loops()
+    settings = Settings()
 
     def setup(self):
         self.metrics.gauge("cea_outbox_backlog", "Committed events not yet published",
@@ -95,8 +97,11 @@ class ServiceBase:
         """Broker and database reachable, migrations applied, no loop waiting on them."""
         checks = self.runtime.readiness()
         waiting = self.runtime.loops.waiting_on()
-        return (200 if all(checks.values()) else 503), {"ready": all(checks.values()), "checks": checks,
-                                                        "waiting": waiting}
+        answer = {"ready": all(checks.values()), "checks": checks, "waiting": waiting,
+                  "profile": self.runtime.settings.profile}
+        if self.runtime.settings.profile == DEVELOPMENT:
+            answer["warning"] = "development profile: development secrets accepted; not for real use"
+        return (200 if answer["ready"] else 503), answer
 
     @api("GET", "/metrics", public=True)
     def prometheus_metrics(self, request):

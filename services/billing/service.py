@@ -7,6 +7,7 @@ import eventlet
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Response
 
+from shared import settings
 from shared.calendar import utcnow
 from shared.contracts import enrollment, exam, learning
 from shared.errors import InvalidInput
@@ -25,6 +26,9 @@ FINANCE = ("finance_clerk", "admin")
 class BillingService(ServiceBase):
     name = "billing"
     config = Config()
+    required_settings = (settings.QR_PROVIDER_SECRETS, *(
+        settings.Setting(key, f"BILLING_{key}", check=settings.whole_number(1, 10**9), optional=True)
+        for key in ("FEE_L4_FEN", "FEE_L3_FEN", "RETAKE_FEE_FEN", "STATEMENT_MAX_BYTES")))
 
     def fees(self) -> domain.Fees:
         return domain.Fees({"L4": int(self.config.get("FEE_L4_FEN", 390000)),

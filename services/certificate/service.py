@@ -5,6 +5,7 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
+from shared import settings
 from shared.calendar import program_date, utcnow
 from shared.contracts import enrollment, exam
 from shared.errors import NotFound
@@ -29,6 +30,9 @@ class SigningKey(DependencyProvider):
 class CertificateService(ServiceBase):
     name = "certificate"
     config = Config()
+    required_settings = (settings.ID_HASH_KEY,
+                         settings.Setting("VERIFY_RATE_LIMIT", "CERTIFICATE_VERIFY_RATE_LIMIT",
+                                          check=settings.rate, optional=True))
     signer = SigningKey()
 
     @property

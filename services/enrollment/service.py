@@ -7,6 +7,7 @@ from werkzeug.wrappers import Response
 
 from shared.calendar import program_date, utcnow
 from shared.contracts import billing, certificate, exam, learning
+from shared import settings
 from shared.service import ServiceBase, api, event_handler
 
 from . import actions, bulk, bulk_csv, schemas
@@ -17,6 +18,11 @@ BASE_READERS = ("base_operator", "admin", "operator")
 class EnrollmentService(ServiceBase):
     name = "enrollment"
     config = Config()
+    required_settings = (settings.ID_HASH_KEY,
+                         settings.Setting("BULK_MAX_ROWS", "ENROLLMENT_BULK_MAX_ROWS",
+                                          check=settings.whole_number(1, 100_000), optional=True),
+                         settings.Setting("BULK_MAX_BYTES", "ENROLLMENT_BULK_MAX_BYTES",
+                                          check=settings.whole_number(1024, 64 * 2**20), optional=True))
 
     @property
     def id_key(self) -> bytes:
