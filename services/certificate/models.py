@@ -9,9 +9,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.persistence.tables import add_messaging_tables
 from shared.persistence.types import UtcDateTime
+from shared.web.ratelimit import add_rate_limit_table
 
 metadata = MetaData()
 add_messaging_tables(metadata)
+add_rate_limit_table(metadata)  # public verification's counters, shared by replicas
 
 
 class Model(DeclarativeBase):

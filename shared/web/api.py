@@ -69,6 +69,11 @@ class Api(HttpRequestHandler):
             key, default = self.body_limit
             self.body_limit = int(self.container.config.get(key, default))
 
+    def start(self):
+        super().start()
+        if self.rate_limit:  # after every setup: the database knows its tables by now
+            self.server.limiter.check_ready()
+
     @property
     def path(self) -> str:
         return self.url.replace("{service}", self.container.service_name)

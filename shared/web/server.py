@@ -9,18 +9,17 @@ import time
 from pathlib import Path
 
 import eventlet
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Request
 
+from shared.persistence.database import Database
 from shared.settings import CannotStart
 from shared.tokens import TokenVerifier
 
 from .problems import from_http_exception
+from .ratelimit import RateLimiter
 
 
 access_log = logging.getLogger("shared.web.access")
@@ -48,6 +47,8 @@ class _ProblemWsgiApp(WsgiApp):
 
 
 class ApiServer(WebServer):
+    database = Database()
+
     def setup(self):
         super().setup()
         config = self.container.config
@@ -58,7 +59,7 @@ class ApiServer(WebServer):
             if Path(path).exists():
                 pems.append(Path(path).read_bytes())
         self.verifier = TokenVerifier(pems)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limiter = RateLimiter(self.database)
         self.proxy_hops = trusted_proxy_hops(config)
 
     def start(self):
@@ -106,7 +107,7 @@ class ApiServer(WebServer):
         return request.remote_addr or "unknown"
 
     def allow(self, limit: str, scope: str, client: str) -> bool:
-        return self.limiter.hit(parse(limit), scope, client)
+        return self.limiter.allow(limit, scope, client)
 
 
 def trusted_proxy_hops(config) -> int:

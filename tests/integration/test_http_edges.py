@@ -110,3 +110,27 @@ def test_the_client_address_is_the_one_the_trusted_proxies_added(services, hops)
     codes = [ask(f"{made_up}.1.1.1, 203.0.113.7{proxies}") for made_up in range(1, 6)]
     assert codes == [404, 404, 404, 429, 429]
     assert ask(f"1.1.1.1, 203.0.113.8{proxies}") == 404  # another client has its own allowance
+
+
+def test_rate_limit_counters_are_shared_by_replicas_and_survive_a_restart(services):
+    from nameko.containers import ServiceContainer
+
+    from services.certificate.service import CertificateService
+    from shared.web.server import ApiServer
+
+    services.start("certificate", VERIFY_RATE_LIMIT="4/minute")
+    replica = ServiceContainer(CertificateService, services.config("certificate", VERIFY_RATE_LIMIT="4/minute"))
+    replica.start()
+    try:
+        port = next(e for e in replica.extensions if isinstance(e, ApiServer)).port
+        urls = [services.url("certificate"), f"http://127.0.0.1:{port}"]
+        params = {"number": "CEA-L4-2026-B001-000001-0", "name": "x"}
+        codes = [requests.get(urls[i % 2] + "/certificate/verify", params=params, timeout=10).status_code
+                 for i in range(5)]
+        assert codes == [404, 404, 404, 404, 429]  # one allowance across both replicas
+    finally:
+        replica.stop()
+    services.stop("certificate")
+    services.start("certificate", VERIFY_RATE_LIMIT="4/minute")
+    again = requests.get(services.url("certificate") + "/certificate/verify", params=params, timeout=10)
+    assert again.status_code == 429  # a restart does not hand out a fresh allowance
