@@ -1,6 +1,11 @@
 """Billing's API payloads."""
 from marshmallow import Schema, fields, validate
 
+from shared.web.fields import Month, Offset, ProgramMoment
+
+# More than any payment of this program (100,000 CNY): a bigger amount is a mistake.
+MAX_FEN = 10_000_000
+
 PROVIDERS = ("wechat_pay", "alipay")
 
 
@@ -8,8 +13,8 @@ class QrNotification(Schema):
     """What a QR-payment provider posts (signed over the raw body)."""
     transaction_id = fields.Str(required=True, validate=validate.Length(min=1, max=100))
     order_id = fields.UUID(required=True)
-    amount_fen = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
-    paid_at = fields.AwareDateTime(required=True)
+    amount_fen = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_FEN))
+    paid_at = ProgramMoment(required=True)
 
 
 class NotificationResult(Schema):
@@ -76,7 +81,7 @@ class ReviewQueue(Schema):
 
 
 class Page(Schema):
-    offset = fields.Int(load_default=0, validate=validate.Range(min=0))
+    offset = Offset()
     limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -202,8 +207,8 @@ class Invoices(Schema):
 # -- reports -----------------------------------------------------------------------------
 
 class ReportQuery(Schema):
-    from_ = fields.Str(required=True, data_key="from", metadata={"description": "First month, YYYY-MM"})
-    to = fields.Str(metadata={"description": "Last month, YYYY-MM (default: from)"})
+    from_ = Month(required=True, data_key="from", metadata={"description": "First month, YYYY-MM"})
+    to = Month(metadata={"description": "Last month, YYYY-MM (default: from)"})
     base_code = fields.Str(validate=validate.Length(min=1, max=32))
     format = fields.Str(load_default="json", validate=validate.OneOf(("json", "csv")))
 

@@ -67,7 +67,9 @@ class BillingService(ServiceBase):
 
     # -- payments ----------------------------------------------------------------
 
-    @api("POST", "/billing/payments/qr/<provider>", public=True, response=schemas.NotificationResult)
+    @api("POST", "/billing/payments/qr/<provider>", public=True, request=schemas.QrNotification,
+         load_request=False, response=schemas.NotificationResult,
+         responses={401: "The signature does not verify, or the provider is unknown; nothing was recorded"})
     def qr_notification(self, request, provider):
         """A QR-payment provider's notification, signed with HMAC-SHA256 over the raw
         body (header X-Signature). Public to the network, but nothing happens

@@ -1,6 +1,8 @@
 """Certificate's API payloads."""
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
+from shared.web.fields import ProgramDate
+
 LEVELS = ("L4", "L3")
 
 
@@ -78,11 +80,11 @@ class RegistrySearch(Schema):
     level = fields.Str(validate=validate.OneOf(LEVELS))
     base_code = fields.Str(validate=validate.Length(min=1, max=32))
     status = fields.Str(validate=validate.OneOf(STATUSES))
-    issued_from = fields.Date()
-    issued_to = fields.Date()
+    issued_from = ProgramDate()
+    issued_to = ProgramDate()
     id_number = fields.Str(validate=validate.Length(min=1, max=30))
     include_superseded = fields.Bool(load_default=False)
-    page = fields.Int(load_default=1, validate=validate.Range(min=1))
+    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
 
     @validates_schema

@@ -1,6 +1,8 @@
 """Exam's API payloads. Nothing here ever carries a correct answer or a rubric to a candidate."""
 from marshmallow import Schema, fields, validate
 
+from shared.web.fields import JsonSize, ProgramMoment
+
 from .domain.paper import AREAS, TYPES
 
 LEVELS = ("L4", "L3", "both")
@@ -8,10 +10,10 @@ QUESTION_STATUSES = ("draft", "active", "rejected", "superseded", "retired")
 
 
 class NewSitting(Schema):
-    starts_at = fields.AwareDateTime(required=True)
+    starts_at = ProgramMoment(required=True)
     level = fields.Str(required=True, validate=validate.OneOf(LEVELS))
     capacity = fields.Int(required=True, strict=True, validate=validate.Range(1, 100000))
-    registration_closes_at = fields.AwareDateTime(load_default=None)
+    registration_closes_at = ProgramMoment(load_default=None)
 
 
 class Sitting(Schema):
@@ -29,8 +31,8 @@ class Sitting(Schema):
 
 
 class SittingMove(Schema):
-    starts_at = fields.AwareDateTime(required=True)
-    registration_closes_at = fields.AwareDateTime(load_default=None)
+    starts_at = ProgramMoment(required=True)
+    registration_closes_at = ProgramMoment(load_default=None)
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
 
 
@@ -86,7 +88,7 @@ class CandidatePaper(Schema):
 
 
 class AnswerBody(Schema):
-    answer = fields.Raw(required=True, allow_none=True)
+    answer = fields.Raw(required=True, allow_none=True, validate=JsonSize(20_000))
 
 
 class Saved(Schema):
@@ -139,8 +141,8 @@ class BankOption(Schema):
 class QuestionEdit(Schema):
     area = fields.Str(validate=validate.OneOf(AREAS))
     prompt = fields.Str(validate=validate.Length(min=1, max=4000))
-    options = fields.List(fields.Nested(BankOption))
-    answer = fields.Raw(allow_none=True)
+    options = fields.List(fields.Nested(BankOption), validate=validate.Length(max=10))
+    answer = fields.Raw(allow_none=True, validate=JsonSize(4000))
     rubric = fields.Str(allow_none=True, validate=validate.Length(max=4000))
 
 
@@ -148,8 +150,8 @@ class NewQuestion(QuestionEdit):
     type = fields.Str(required=True, validate=validate.OneOf(TYPES))
     area = fields.Str(required=True, validate=validate.OneOf(AREAS))
     prompt = fields.Str(required=True, validate=validate.Length(min=1, max=4000))
-    options = fields.List(fields.Nested(BankOption), load_default=list)
-    answer = fields.Raw(load_default=None, allow_none=True)
+    options = fields.List(fields.Nested(BankOption), load_default=list, validate=validate.Length(max=10))
+    answer = fields.Raw(load_default=None, allow_none=True, validate=JsonSize(4000))
     rubric = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=4000))
 
 

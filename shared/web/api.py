@@ -42,7 +42,7 @@ class Api(HttpRequestHandler):
 
     def __init__(self, method, url, *, roles=(), public=False, request=None, response=None,
                  query=None, status=200, summary="", rate_limit=None, body_limit=JSON_BODY_LIMIT,
-                 media_types=("application/json",), responses=(), **kwargs):
+                 media_types=("application/json",), responses=(), load_request=True, **kwargs):
         if not roles and not public:
             raise ValueError(f"{method} {url}: say which roles may call it, or public=True")
         self.roles = tuple(roles)
@@ -56,6 +56,8 @@ class Api(HttpRequestHandler):
         self.body_limit = body_limit  # bytes, or (config key, default)
         self.media_types = tuple(media_types)  # of the body, for the OpenAPI document
         self.responses = dict(responses)  # further statuses it answers: {409: "why"}
+        # False: the handler loads the body itself (after checking its signature).
+        self.load_request = load_request
         kwargs.setdefault("expected_exceptions", (DomainError, problems.HttpProblem))
         super().__init__(method, url, **kwargs)
 
@@ -100,7 +102,7 @@ class Api(HttpRequestHandler):
         kwargs = dict(request.path_values)
         if not self.public:
             kwargs["principal"] = self._authenticate(request)
-        if self.request_schema is not None:
+        if self.request_schema is not None and self.load_request:
             kwargs["body"] = load_body(self.request_schema, request.get_data(cache=True))
         if self.query_schema is not None:
             kwargs["query"] = validated(self.query_schema, request.args.to_dict(flat=True))

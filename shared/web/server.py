@@ -12,6 +12,7 @@ import eventlet
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Request
 
 from shared.persistence.database import Database
@@ -23,6 +24,16 @@ from .ratelimit import RateLimiter
 
 
 access_log = logging.getLogger("shared.web.access")
+MAX_PATH_INT = 2**31 - 1  # the largest id a database integer column holds everywhere
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:...>` that matches only what a database column can hold: a larger number
+    names nothing (404), instead of overflowing the query (500)."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", MAX_PATH_INT)
+        super().__init__(map, *args, **kwargs)
 
 
 class _ProblemWsgiApp(WsgiApp):
@@ -83,6 +94,14 @@ class ApiServer(WebServer):
         super().stop()
         if self._sock is not None:
             self._sock.close()  # the port is free as soon as the service stops
+
+    def make_url_map(self):
+        url_map = Map(converters={"int": BoundedInt})
+        for provider in self._providers:
+            rule = provider.get_url_rule()
+            rule.endpoint = provider
+            url_map.add(rule)
+        return url_map
 
     def get_wsgi_app(self):
         app = _ProblemWsgiApp(self)
