@@ -113,11 +113,14 @@ LINE_STATES = ("matched", "already_paid", "order_closed", "unmatched", "wrong_am
 class StatementUpload(Schema):
     filename = fields.Str(validate=validate.Length(max=200))
     charset = fields.Str(validate=validate.OneOf(("utf-8", "gbk", "gb18030")),
-                         metadata={"description": "Force the encoding (default: UTF-8, else GBK)"})
+                         metadata={"description": "Force the encoding (default: a charset in the "
+                                   "Content-Type, else UTF-8, else GBK)"})
 
 
 class StatementImport(Schema):
     statement_id = fields.UUID()
+    state = fields.Str(metadata={"description": "importing (stopped half-way: the same file again "
+                                 "resumes it) or complete"})
     filename = fields.Str(allow_none=True)
     encoding = fields.Str()
     lines = fields.Int()

@@ -12,6 +12,7 @@ from shared.calendar import utcnow
 from shared.contracts import enrollment, exam, learning
 from shared.errors import InvalidInput
 from shared.service import ServiceBase, api, event_handler, load_body
+from shared.uploads import spool
 from shared.web.problems import BadSignature
 
 from . import actions, domain, schemas
@@ -97,14 +98,18 @@ class BillingService(ServiceBase):
         re-importing a file changes nothing (its lines are duplicates)."""
         # Only a multipart form is parsed as one: any other body is the file itself
         # (even curl's default form-urlencoded type).
-        upload = request.files.get("file") if request.mimetype == "multipart/form-data" else None
-        raw = upload.read() if upload else request.get_data(cache=False)
-        if not raw:
-            raise InvalidInput("the statement is empty", errors={"file": ["no content"]})
-        charset = query.get("charset") or request.mimetype_params.get("charset")
-        return actions.statements.import_statement(
-            self.db, raw, charset=charset, filename=query.get("filename") or (upload and upload.filename),
-            principal=principal, now=utcnow(), pause=eventlet.sleep)
+        form = request.files.get("file") if request.mimetype == "multipart/form-data" else None
+        upload = spool(form.stream if form else request.stream)  # to a temporary file: never held whole
+        try:
+            if not upload.size:
+                raise InvalidInput("the statement is empty", errors={"file": ["no content"]})
+            charset = query.get("charset") or (form and form.mimetype_params.get("charset")) \
+                or request.mimetype_params.get("charset")
+            return 201, actions.statements.import_statement(
+                self.db, upload, charset=charset, filename=query.get("filename") or (form and form.filename),
+                principal=principal, now=utcnow(), pause=eventlet.sleep)
+        finally:
+            upload.close()
 
     @api("GET", "/billing/statements/<uuid:statement_id>", roles=FINANCE, response=schemas.StatementImport)
     def get_statement(self, request, principal, statement_id):

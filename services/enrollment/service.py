@@ -9,6 +9,7 @@ from shared.calendar import program_date, utcnow
 from shared.contracts import billing, certificate, exam, learning
 from shared import settings
 from shared.service import ServiceBase, api, event_handler
+from shared.uploads import spool
 
 from . import actions, bulk, bulk_csv, schemas
 
@@ -103,7 +104,9 @@ class EnrollmentService(ServiceBase):
     def bulk_enroll(self, request, principal):
         """Enroll learners from a CSV file sent as the body (Content-Type: text/csv).
 
-        UTF-8 (with or without a byte-order mark) and GBK are accepted and detected.
+        UTF-8 (with or without a byte-order mark) and GBK are accepted and detected;
+        a `charset` in the Content-Type is honoured. A file that does not read
+        cleanly in its encoding is refused whole, naming the line.
         Every row is enrolled or refused on its own (`results`, with the row number as
         a spreadsheet shows it); a bad row never blocks the others. The same file sent
         again answers 200 with the first result and creates nothing. Up to
@@ -111,8 +114,13 @@ class EnrollmentService(ServiceBase):
         or Chinese, in any order; unknown columns are ignored:
         """
         bulk.check_media_type(request.mimetype)
-        return bulk.bulk_enroll(self.db, principal, request.get_data(), self.id_key, utcnow,
-                                int(self.config.get("BULK_MAX_ROWS", 20000)))
+        upload = spool(request.stream)  # to a temporary file: never held whole
+        try:
+            return bulk.bulk_enroll(self.db, principal, upload, self.id_key, utcnow,
+                                    int(self.config.get("BULK_MAX_ROWS", 20000)),
+                                    request.mimetype_params.get("charset"))
+        finally:
+            upload.close()
 
     @api("GET", "/enrollment/bulk-enrollments/template.csv", roles=("base_operator", "admin"))
     def bulk_template(self, request, principal):
