@@ -218,7 +218,7 @@ class BillingService(ServiceBase):
             return {"invoices": actions.invoices.correct(tx, invoice_id, title, body["reason"], principal,
                                                          utcnow())}
 
-    @api("GET", "/billing/invoices/<uuid:invoice_id>/pdf", roles=ORDER_READERS)
+    @api("GET", "/billing/invoices/<uuid:invoice_id>/pdf", roles=ORDER_READERS, produces=("application/pdf",))
     def invoice_pdf(self, request, principal, invoice_id):
         """The invoice as a PDF (application/pdf)."""
         with self.db.read() as session:
@@ -235,6 +235,7 @@ class BillingService(ServiceBase):
     # -- reports ---------------------------------------------------------------------------
 
     @api("GET", "/billing/reports/monthly", roles=FINANCE + ("base_operator",), query=schemas.ReportQuery,
+         produces=("text/csv",),
          response=schemas.Report)
     def monthly_report(self, request, principal, query):
         """Per base and month (Asia/Shanghai): enrollments, amounts due, received,

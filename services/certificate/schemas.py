@@ -18,6 +18,12 @@ class VerifyQuery(Schema):
     name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
 
 
+class VerifyPageQuery(Schema):
+    """The page's form: both given, it looks the certificate up (longer values are cut)."""
+    number = fields.Str(validate=validate.Length(max=60))
+    name = fields.Str(validate=validate.Length(max=100))
+
+
 class HistoryEntry(Schema):
     serial = fields.Int()
     status = fields.Str()

@@ -100,7 +100,9 @@ class EnrollmentService(ServiceBase):
             return actions.view(tx.session, enrollment)
 
     @api("POST", "/enrollment/bulk-enrollments", roles=("base_operator",), response=schemas.BulkUpload,
-         status=201, body_limit=("BULK_MAX_BYTES", bulk.MAX_BYTES), media_types=bulk.CSV_TYPES)
+         status=201, body_limit=("BULK_MAX_BYTES", bulk.MAX_BYTES), media_types=bulk.CSV_TYPES,
+         alternatives={200: "This file was uploaded before: its first result, nothing created"},
+         responses={409: "The same file is being processed right now"})
     def bulk_enroll(self, request, principal):
         """Enroll learners from a CSV file sent as the body (Content-Type: text/csv).
 
@@ -122,7 +124,8 @@ class EnrollmentService(ServiceBase):
         finally:
             upload.close()
 
-    @api("GET", "/enrollment/bulk-enrollments/template.csv", roles=("base_operator", "admin"))
+    @api("GET", "/enrollment/bulk-enrollments/template.csv", roles=("base_operator", "admin"),
+         produces=("text/csv",))
     def bulk_template(self, request, principal):
         """The bulk-enrollment CSV template: the header and one example row (UTF-8 with BOM)."""
         return Response(bulk_csv.template(), content_type="text/csv; charset=utf-8", headers={

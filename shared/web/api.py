@@ -42,7 +42,8 @@ class Api(HttpRequestHandler):
 
     def __init__(self, method, url, *, roles=(), public=False, request=None, response=None,
                  query=None, status=200, summary="", rate_limit=None, body_limit=JSON_BODY_LIMIT,
-                 media_types=("application/json",), responses=(), load_request=True, **kwargs):
+                 media_types=("application/json",), responses=(), load_request=True, produces=(),
+                 alternatives=(), load_query=True, **kwargs):
         if not roles and not public:
             raise ValueError(f"{method} {url}: say which roles may call it, or public=True")
         self.roles = tuple(roles)
@@ -58,6 +59,9 @@ class Api(HttpRequestHandler):
         self.responses = dict(responses)  # further statuses it answers: {409: "why"}
         # False: the handler loads the body itself (after checking its signature).
         self.load_request = load_request
+        self.produces = tuple(produces)  # media types of a success it writes itself (CSV, PDF)
+        self.alternatives = dict(alternatives)  # other successes: {200: "a replay"}
+        self.load_query = load_query  # False: documented, read by the handler itself
         kwargs.setdefault("expected_exceptions", (DomainError, problems.HttpProblem))
         super().__init__(method, url, **kwargs)
 
@@ -104,7 +108,7 @@ class Api(HttpRequestHandler):
             kwargs["principal"] = self._authenticate(request)
         if self.request_schema is not None and self.load_request:
             kwargs["body"] = load_body(self.request_schema, request.get_data(cache=True))
-        if self.query_schema is not None:
+        if self.query_schema is not None and self.load_query:
             kwargs["query"] = validated(self.query_schema, request.args.to_dict(flat=True))
         return (request,), kwargs
 
