@@ -113,3 +113,10 @@ def test_bytes_that_are_neither_utf8_nor_gbk_are_refused_naming_the_line():
 def test_a_file_without_line_breaks_is_refused_not_a_crash():
     with pytest.raises(InvalidInput, match="line 2 is not CSV"):
         read((HEADER + "x" * 200_000).encode(), 10)
+
+
+def test_a_nul_in_a_cell_fails_its_row_naming_the_column_never_stored():
+    sheet = read((HEADER + ROW.replace("张三", "张\x00三")).encode(), 10)
+    with pytest.raises(Exception) as refused:
+        schemas.Application().load(bulk_csv.application_from(sheet.all_rows[0].values))
+    assert "NUL" in bulk_csv.field_errors(refused.value.messages)["full_name"][0]
