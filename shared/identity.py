@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import re
 import unicodedata
-import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,7 +25,6 @@ PROVINCES = frozenset({
     11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
     50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83,
 })
-LEARNER_NAMESPACE = uuid.UUID("7d4f3c5e-1b0a-4c7e-9a51-c0a2b0e5a001")
 
 
 class InvalidIdNumber(InvalidInput):
@@ -84,12 +82,13 @@ def mask(value: str) -> str:
 
 
 def keyed_hash(value: str, key: bytes) -> str:
-    """HMAC-SHA256: finds the same learner again without storing the number."""
+    """HMAC-SHA256: finds the same learner again without storing the number.
+
+    There are only about 10^11 valid ID numbers (region, birth date, sequence; the
+    masked form gives away the region and the last four), so anyone holding the key
+    can hash them all: the key is the number's only protection (docs/security.md).
+    Nothing that travels widely is computed from the hash: learner ids are random."""
     return hmac.new(key, value.encode("ascii"), hashlib.sha256).hexdigest()
-
-
-def learner_id_for(id_hash: str) -> uuid.UUID:
-    return uuid.uuid5(LEARNER_NAMESPACE, id_hash)
 
 
 def validate_mobile(raw: str) -> str:

@@ -29,6 +29,7 @@ from shared.messaging.relay import OutboxRelay
 from shared.observability import Metrics, QueueWatch
 from shared.persistence.database import Database, Store
 from shared.resilience import Loops
+from shared.settings import DEVELOPMENT, Settings
 from shared.timers import periodic
 from shared.web import openapi
 from shared.web.api import api, load_body
@@ -44,6 +45,7 @@ class Runtime(DependencyProvider):
     metrics = Metrics()
     database = Database()
     loops = Loops()
+    settings = Settings()
 
     def setup(self):
         service = self.container.service_name
@@ -121,26 +123,33 @@ class ServiceBase:
     db = Store()
     runtime = Runtime()
 
-    @api("GET", "/health/live", public=True)
+    @api("GET", "/health/live", public=True, produces=("application/json",),
+         responses={503: {"description": "A background loop is wedged",
+                          "content": {"application/json": {"schema": {"type": "object"}}}}})
     def health_live(self, request):
         """The process answers and none of its background loops is wedged."""
         live, details = self.runtime.liveness()
         return (200 if live else 503), {"status": "live" if live else "stalled", **details}
 
-    @api("GET", "/health/ready", public=True)
+    @api("GET", "/health/ready", public=True, produces=("application/json",),
+         responses={503: {"description": "Not ready: a dependency is away, or a loop waits on one",
+                          "content": {"application/json": {"schema": {"type": "object"}}}}})
     def health_ready(self, request):
         """Broker and database reachable, migrations applied, no loop waiting on them."""
         checks = self.runtime.readiness()
         waiting = self.runtime.loops.waiting_on()
-        return (200 if all(checks.values()) else 503), {"ready": all(checks.values()), "checks": checks,
-                                                        "waiting": waiting}
+        answer = {"ready": all(checks.values()), "checks": checks, "waiting": waiting,
+                  "profile": self.runtime.settings.profile}
+        if self.runtime.settings.profile == DEVELOPMENT:
+            answer["warning"] = "development profile: development secrets accepted; not for real use"
+        return (200 if answer["ready"] else 503), answer
 
-    @api("GET", "/metrics", public=True)
+    @api("GET", "/metrics", public=True, produces=("text/plain",))
     def prometheus_metrics(self, request):
         """Prometheus metrics of this process."""
         return Response(self.runtime.metrics.render(), content_type=CONTENT_TYPE_LATEST)
 
-    @api("GET", "/{service}/openapi.json", public=True)
+    @api("GET", "/{service}/openapi.json", public=True, produces=("application/json",))
     def openapi_document(self, request):
         """This service's OpenAPI document."""
         return openapi.build(self.runtime.container)

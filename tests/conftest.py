@@ -9,6 +9,9 @@ import os  # noqa: E402
 # Producers validate every event they emit in full during tests (production only
 # checks required fields; consumers validate everything either way).
 os.environ.setdefault("CEA_STRICT_EVENTS", "1")
+# Tests talk to the local broker as guest: the development profile (processes the
+# tests start inherit it; tests of the production profile set it themselves).
+os.environ.setdefault("CEA_PROFILE", "development")
 from dataclasses import dataclass  # noqa: E402
 
 import pytest  # noqa: E402

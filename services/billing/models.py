@@ -88,8 +88,11 @@ class Statement(Model):
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
     line_count: Mapped[int] = mapped_column(Integer)
     counts: Mapped[str] = mapped_column(Text)  # JSON: state -> lines
-    # The file's digest: the same file again answers this import once it is complete.
+    # importing until every line is recorded; an import that stopped half-way is
+    # resumed by the same file (its digest), never left looking complete.
+    state: Mapped[str] = mapped_column(String(20), server_default="complete")
     content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class StatementLine(Model):

@@ -2,6 +2,10 @@
 from marshmallow import Schema, fields, validate
 
 from shared.web.pagination import PageQuery, page_of
+from shared.web.fields import Month, Offset, ProgramMoment
+
+# More than any payment of this program (100,000 CNY): a bigger amount is a mistake.
+MAX_FEN = 10_000_000
 
 PROVIDERS = ("wechat_pay", "alipay")
 
@@ -10,8 +14,8 @@ class QrNotification(Schema):
     """What a QR-payment provider posts (signed over the raw body)."""
     transaction_id = fields.Str(required=True, validate=validate.Length(min=1, max=100))
     order_id = fields.UUID(required=True)
-    amount_fen = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
-    paid_at = fields.AwareDateTime(required=True)
+    amount_fen = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_FEN))
+    paid_at = ProgramMoment(required=True)
 
 
 class NotificationResult(Schema):
@@ -102,11 +106,14 @@ LINE_STATES = ("matched", "already_paid", "order_closed", "unmatched", "wrong_am
 class StatementUpload(Schema):
     filename = fields.Str(validate=validate.Length(max=200))
     charset = fields.Str(validate=validate.OneOf(("utf-8", "gbk", "gb18030")),
-                         metadata={"description": "Force the encoding (default: UTF-8, else GBK)"})
+                         metadata={"description": "Force the encoding (default: a charset in the "
+                                   "Content-Type, else UTF-8, else GBK)"})
 
 
 class StatementImport(Schema):
     statement_id = fields.UUID()
+    state = fields.Str(metadata={"description": "importing (stopped half-way: the same file again "
+                                 "resumes it) or complete"})
     filename = fields.Str(allow_none=True)
     encoding = fields.Str()
     lines = fields.Int()
@@ -197,8 +204,8 @@ InvoicePage = page_of(Invoice)
 # -- reports -----------------------------------------------------------------------------
 
 class ReportQuery(PageQuery):
-    from_ = fields.Str(required=True, data_key="from", metadata={"description": "First month, YYYY-MM"})
-    to = fields.Str(metadata={"description": "Last month, YYYY-MM (default: from)"})
+    from_ = Month(required=True, data_key="from", metadata={"description": "First month, YYYY-MM"})
+    to = Month(metadata={"description": "Last month, YYYY-MM (default: from)"})
     base_code = fields.Str(validate=validate.Length(min=1, max=32))
     format = fields.Str(load_default="json", validate=validate.OneOf(("json", "csv")))
 

@@ -7,11 +7,13 @@ import eventlet
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Response
 
+from shared import settings
 from shared.calendar import utcnow
 from shared.contracts import enrollment, exam, learning
 from shared.errors import InvalidInput
 from shared.service import ServiceBase, api, event_handler, load_body
 from shared.web.pagination import PageQuery, slice_page
+from shared.uploads import spool
 from shared.web.problems import BadSignature
 
 from . import actions, domain, schemas
@@ -26,6 +28,9 @@ FINANCE = ("finance_clerk", "admin")
 class BillingService(ServiceBase):
     name = "billing"
     config = Config()
+    required_settings = (settings.QR_PROVIDER_SECRETS, *(
+        settings.Setting(key, f"BILLING_{key}", check=settings.whole_number(1, 10**9), optional=True)
+        for key in ("FEE_L4_FEN", "FEE_L3_FEN", "RETAKE_FEE_FEN", "STATEMENT_MAX_BYTES")))
 
     def fees(self) -> domain.Fees:
         return domain.Fees({"L4": int(self.config.get("FEE_L4_FEN", 390000)),
@@ -64,7 +69,9 @@ class BillingService(ServiceBase):
 
     # -- payments ----------------------------------------------------------------
 
-    @api("POST", "/billing/payments/qr/<provider>", public=True, response=schemas.NotificationResult)
+    @api("POST", "/billing/payments/qr/<provider>", public=True, request=schemas.QrNotification,
+         load_request=False, response=schemas.NotificationResult,
+         responses={401: "The signature does not verify, or the provider is unknown; nothing was recorded"})
     def qr_notification(self, request, provider):
         """A QR-payment provider's notification, signed with HMAC-SHA256 over the raw
         body (header X-Signature). Public to the network, but nothing happens
@@ -82,7 +89,9 @@ class BillingService(ServiceBase):
         return {"settlement": settlement.value, "order_id": order.order_id if order else None}
 
     @api("POST", "/billing/statements", roles=FINANCE, query=schemas.StatementUpload,
-         response=schemas.StatementImport, status=201)
+         response=schemas.StatementImport, status=201,
+         body_limit=("STATEMENT_MAX_BYTES", actions.statements.MAX_BYTES),
+         media_types=("text/csv", "multipart/form-data"))
     def import_statement(self, request, principal, query):
         """Import the bank's statement: the CSV of docs/bank-statement.md as the raw
         body (text/csv) or as the form field `file` (multipart/form-data), UTF-8 or
@@ -91,15 +100,19 @@ class BillingService(ServiceBase):
         repeating lines counts them as duplicates."""
         # Only a multipart form is parsed as one: any other body is the file itself
         # (even curl's default form-urlencoded type).
-        upload = request.files.get("file") if request.mimetype == "multipart/form-data" else None
-        raw = upload.read() if upload else request.get_data(cache=False)
-        if not raw:
-            raise InvalidInput("the statement is empty", errors={"file": ["no content"]})
-        charset = query.get("charset") or request.mimetype_params.get("charset")
-        imported, new = actions.statements.import_statement(
-            self.db, raw, charset=charset, filename=query.get("filename") or (upload and upload.filename),
-            principal=principal, now=utcnow(), pause=eventlet.sleep)
-        return (201 if new else 200), imported
+        form = request.files.get("file") if request.mimetype == "multipart/form-data" else None
+        upload = spool(form.stream if form else request.stream)  # to a temporary file: never held whole
+        try:
+            if not upload.size:
+                raise InvalidInput("the statement is empty", errors={"file": ["no content"]})
+            charset = query.get("charset") or (form and form.mimetype_params.get("charset")) \
+                or request.mimetype_params.get("charset")
+            imported, new = actions.statements.import_statement(
+                self.db, upload, charset=charset, filename=query.get("filename") or (form and form.filename),
+                principal=principal, now=utcnow(), pause=eventlet.sleep)
+            return (201 if new else 200), imported
+        finally:
+            upload.close()
 
     @api("GET", "/billing/statements/<uuid:statement_id>", roles=FINANCE, response=schemas.StatementImport)
     def get_statement(self, request, principal, statement_id):
@@ -212,7 +225,7 @@ class BillingService(ServiceBase):
             made, new = actions.invoices.correct(tx, invoice_id, title, body["reason"], principal, utcnow())
             return (201 if new else 200), {"invoices": made}
 
-    @api("GET", "/billing/invoices/<uuid:invoice_id>/pdf", roles=ORDER_READERS)
+    @api("GET", "/billing/invoices/<uuid:invoice_id>/pdf", roles=ORDER_READERS, produces=("application/pdf",))
     def invoice_pdf(self, request, principal, invoice_id):
         """The invoice as a PDF (application/pdf)."""
         with self.db.read() as session:
@@ -229,6 +242,7 @@ class BillingService(ServiceBase):
     # -- reports ---------------------------------------------------------------------------
 
     @api("GET", "/billing/reports/monthly", roles=FINANCE + ("base_operator",), query=schemas.ReportQuery,
+         produces=("text/csv",),
          response=schemas.Report)
     def monthly_report(self, request, principal, query):
         """Per base and month (Asia/Shanghai): enrollments, amounts due, received,

@@ -1,4 +1,6 @@
 """The public verification page (Chinese, with English)."""
+import base64
+import hashlib
 from html import escape
 
 LEVEL_NAMES = {"L4": "四级 / Level 4 (intermediate)", "L3": "三级 / Level 3 (advanced)"}
@@ -10,6 +12,13 @@ _STYLE = ("body{font-family:'Noto Sans CJK SC','Source Han Sans SC',sans-serif;m
           "dl{display:grid;grid-template-columns:max-content 1fr;gap:.4rem 1rem}"
           ".status{font-weight:bold;font-size:1.2rem}.valid{color:#17692e}.revoked,.superseded{color:#a1260d}"
           "label{display:block;margin:.6rem 0}")
+
+
+# Nothing but its own inline style and a form to itself: no script, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'sha256-"
+    + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
+    + "'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
 def _newer(current: int) -> str:

@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
 from shared.web.pagination import page_of
+from shared.web.fields import ProgramDate
 
 LEVELS = ("L4", "L3")
 
@@ -16,6 +17,12 @@ STATUSES = ("valid", "superseded", "revoked")
 class VerifyQuery(Schema):
     number = fields.Str(required=True, validate=validate.Length(min=1, max=60))
     name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+
+
+class VerifyPageQuery(Schema):
+    """The page's form: both given, it looks the certificate up (longer values are cut)."""
+    number = fields.Str(validate=validate.Length(max=60))
+    name = fields.Str(validate=validate.Length(max=100))
 
 
 class HistoryEntry(Schema):
@@ -80,8 +87,8 @@ class RegistrySearch(Schema):
     level = fields.Str(validate=validate.OneOf(LEVELS))
     base_code = fields.Str(validate=validate.Length(min=1, max=32))
     status = fields.Str(validate=validate.OneOf(STATUSES))
-    issued_from = fields.Date()
-    issued_to = fields.Date()
+    issued_from = ProgramDate()
+    issued_to = ProgramDate()
     id_number = fields.Str(validate=validate.Length(min=1, max=30))
     include_superseded = fields.Bool(load_default=False)
 

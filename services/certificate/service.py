@@ -5,6 +5,7 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
+from shared import settings
 from shared.calendar import program_date, utcnow
 from shared.contracts import enrollment, exam
 from shared.errors import NotFound
@@ -30,6 +31,9 @@ class SigningKey(DependencyProvider):
 class CertificateService(ServiceBase):
     name = "certificate"
     config = Config()
+    required_settings = (settings.ID_HASH_KEY,
+                         settings.Setting("VERIFY_RATE_LIMIT", "CERTIFICATE_VERIFY_RATE_LIMIT",
+                                          check=settings.rate, optional=True))
     signer = SigningKey()
 
     @property
@@ -51,13 +55,17 @@ class CertificateService(ServiceBase):
     # -- public --------------------------------------------------------------------
 
     @api("GET", "/certificate/verify", public=True, query=schemas.VerifyQuery,
-         response=schemas.Verification, rate_limit=VERIFY_LIMIT)
+         response=schemas.Verification, rate_limit=VERIFY_LIMIT,
+         responses={404: "No certificate matches this number and name"})
     def verify(self, request, query):
         """Anyone: a certificate by its number and the holder's name."""
         with self.db.read() as session:
             return actions.verify(session, query["number"], query["name"])
 
-    @api("GET", "/certificate/verify/page", public=True, rate_limit=VERIFY_LIMIT)
+    @api("GET", "/certificate/verify/page", public=True, rate_limit=VERIFY_LIMIT, query=schemas.VerifyPageQuery,
+         load_query=False, produces=("text/html",),
+         responses={404: {"description": "No certificate matches this number and name (the page says so)",
+                          "content": {"text/html": {"schema": {"type": "string"}}}}})
     def verify_page(self, request):
         """The same, as a page for people (Chinese, with English)."""
         number, name = request.args.get("number", ""), request.args.get("name", "")
@@ -70,7 +78,8 @@ class CertificateService(ServiceBase):
                 found = None
         html = page.render(number, name, found, searched=bool(number and name))
         return Response(html, status=200 if found or not (number and name) else 404,
-                        content_type="text/html; charset=utf-8")
+                        content_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": page.CONTENT_SECURITY_POLICY})
 
     @api("GET", "/certificate/keys", public=True, response=schemas.KeySet, rate_limit=VERIFY_LIMIT)
     def keys(self, request):
@@ -86,7 +95,8 @@ class CertificateService(ServiceBase):
         with self.db.read() as session:
             return actions.of_enrollment(session, enrollment_id, principal, self.public_base_url)
 
-    @api("GET", "/certificate/enrollments/<uuid:enrollment_id>/certificate.json", roles=HOLDER_READERS)
+    @api("GET", "/certificate/enrollments/<uuid:enrollment_id>/certificate.json", roles=HOLDER_READERS,
+         produces=("application/json",))
     def signed_file(self, request, principal, enrollment_id):
         """The signed certificate file (content, key id, Ed25519 signature) to verify offline."""
         with self.db.read() as session:
@@ -94,7 +104,8 @@ class CertificateService(ServiceBase):
         body = json.dumps(actions.signed_document(certificate), ensure_ascii=False, indent=2)
         return _download(body.encode("utf-8"), "application/json", f"{certificate.number}.json")
 
-    @api("GET", "/certificate/enrollments/<uuid:enrollment_id>/certificate.pdf", roles=HOLDER_READERS)
+    @api("GET", "/certificate/enrollments/<uuid:enrollment_id>/certificate.pdf", roles=HOLDER_READERS,
+         produces=("application/pdf",))
     def printable(self, request, principal, enrollment_id):
         """The certificate as a PDF, with a QR code to the verification page."""
         with self.db.read() as session:
@@ -113,7 +124,8 @@ class CertificateService(ServiceBase):
             rows, total = actions.search(session, body, self.id_key, program_date(utcnow()), query)
         return pagination.page(rows, total, query)
 
-    @api("POST", "/certificate/registry/export", roles=("admin",), request=schemas.RegistrySearch)
+    @api("POST", "/certificate/registry/export", roles=("admin",), request=schemas.RegistrySearch,
+         produces=("text/csv",))
     def export_registry(self, request, principal, body):
         """The same search, every match, as CSV (UTF-8 with BOM, for spreadsheets)."""
         with self.db.read() as session:

@@ -19,6 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from shared.settings import CannotStart
+
 from . import domain
 
 ALGORITHM = "Ed25519"
@@ -77,12 +79,15 @@ def load_signer(config: dict) -> Signer:
     if not pem and path and Path(path).is_file():
         pem = Path(path).read_text()
     if not pem or not key_id:
-        raise RuntimeError("certificate needs a signing key: set CERTIFICATE_SIGNING_KEY_FILE (an Ed25519 "
+        raise CannotStart("certificate needs a signing key: set CERTIFICATE_SIGNING_KEY_FILE (an Ed25519 "
                            "private key, PEM; `make keys` makes a development one) and "
                            "CERTIFICATE_SIGNING_KEY_ID")
-    private = serialization.load_pem_private_key(pem.encode() if isinstance(pem, str) else pem, None)
+    try:
+        private = serialization.load_pem_private_key(pem.encode() if isinstance(pem, str) else pem, None)
+    except (ValueError, TypeError) as exc:
+        raise CannotStart(f"the certificate signing key is not a readable private key (PEM): {exc}") from None
     if not isinstance(private, Ed25519PrivateKey):
-        raise RuntimeError("the certificate signing key must be an Ed25519 key")
+        raise CannotStart("the certificate signing key must be an Ed25519 key")
     retired = []
     for item in filter(None, (s.strip() for s in str(config.get("RETIRED_PUBLIC_KEYS") or "").split(","))):
         kid, _, file = item.partition("=")

@@ -150,7 +150,6 @@ class Prepared:
     application: dict
     id_number: identity.IdNumber
     id_hash: str
-    learner_id: uuid.UUID
     mobile: str
 
 
@@ -159,18 +158,26 @@ def prepare(application: dict, id_key: bytes, today) -> Prepared:
     id_number = identity.parse_id_number(application["id_number"], today)
     mobile = identity.validate_mobile(application["mobile"])
     id_hash = identity.keyed_hash(id_number.value, id_key)
-    return Prepared(application, id_number, id_hash, identity.learner_id_for(id_hash), mobile)
+    return Prepared(application, id_number, id_hash, mobile)
 
 
 class Register:
-    """What the checks of a batch of applications read, loaded in two queries:
-    the learners' enrollments and the registry's certificates for their ID hashes.
-    It follows the enrollments the batch creates, so one file cannot enroll a
-    learner twice either."""
+    """What the checks of a batch of applications read, loaded in three queries:
+    who the applicants are, their enrollments, and the registry's certificates for
+    their ID hashes. It follows the enrollments the batch creates, so one file
+    cannot enroll a learner twice either.
+
+    A person known by their ID hash keeps their learner id; a new one gets a random
+    id (docs/security.md): the id travels in every token and event, so it must not
+    be computable from the ID number."""
 
     def __init__(self, session, applications: list[Prepared]):
-        learner_ids = {p.learner_id for p in applications}
         hashes = {p.id_hash for p in applications}
+        rows = session.execute(select(Learner.id_number_hash, Learner.learner_id)
+                               .where(Learner.id_number_hash.in_(hashes))).all() if hashes else []
+        known = {id_hash: learner_id for id_hash, learner_id in rows}
+        self.learner_ids = {h: known.get(h) or uuid.uuid4() for h in hashes}
+        learner_ids = set(self.learner_ids.values())
         self.enrollments = defaultdict(list)
         self.certificates = defaultdict(list)
         self.learners: dict[uuid.UUID, dict] = {}
@@ -191,7 +198,9 @@ class Register:
         if not self.learners:
             return
         dialect = {"postgresql": postgresql, "sqlite": sqlite}[session.get_bind().dialect.name]
-        session.execute(dialect.insert(Learner).on_conflict_do_nothing(index_elements=[Learner.learner_id]),
+        # A person enrolled concurrently under another new id: the row is theirs, and
+        # this batch's enrollments fail their foreign key (retried by a bulk upload).
+        session.execute(dialect.insert(Learner).on_conflict_do_nothing(index_elements=[Learner.id_number_hash]),
                         list(self.learners.values()))
         self.learners.clear()
 
@@ -202,7 +211,8 @@ def enroll(tx, base: TrainingBase, p: Prepared, register: Register, operator: st
     enrollment in the register and emit `enrollment.enrolled`; `write_enrollments`
     writes what the register holds."""
     today, level, app = program_date(now), p.application["level"], p.application
-    for other in register.enrollments[(p.learner_id, level)]:
+    learner_id = register.learner_ids[p.id_hash]
+    for other in register.enrollments[(learner_id, level)]:
         status = Status(other.status)
         # Another base's enrollment is named by neither id nor certificate number.
         ours = {"enrollment_id": str(other.enrollment_id)} if other.base_code == base.code else {}
@@ -221,12 +231,12 @@ def enroll(tx, base: TrainingBase, p: Prepared, register: Register, operator: st
         raise NotEligible(f"the applicant is not eligible for {level}: "
                           + " ".join(f.message for f in failed), rules=[f.as_dict() for f in failed])
 
-    register.learners[p.learner_id] = {
-        "learner_id": p.learner_id, "id_number_hash": p.id_hash,
+    register.learners[learner_id] = {
+        "learner_id": learner_id, "id_number_hash": p.id_hash,
         "id_number_masked": p.id_number.masked}
     enrollment_id = uuid.uuid4()
     row = dict(
-        enrollment_id=enrollment_id, learner_id=p.learner_id, base_code=base.code, level=level,
+        enrollment_id=enrollment_id, learner_id=learner_id, base_code=base.code, level=level,
         status=Status.SUBMITTED.value, full_name=app["full_name"], mobile=p.mobile,
         education_tier=app["education"]["tier"], education_status=app["education"]["status"],
         related_work_months=app["related_work_months"],
@@ -236,10 +246,10 @@ def enroll(tx, base: TrainingBase, p: Prepared, register: Register, operator: st
     register.history.append(dict(enrollment_id=enrollment_id, from_status=None,
                                  to_status=Status.SUBMITTED.value, cause="application",
                                  cause_id=operator[:64], at=now))
-    register.enrollments[(p.learner_id, level)].append(SimpleNamespace(**row, certificate_status=None))
+    register.enrollments[(learner_id, level)].append(SimpleNamespace(**row, certificate_status=None))
     # The enrollment id is the journey's correlation id, from here to the certificate.
     tx.emit(events.Enrolled, {
-        "enrollment_id": enrollment_id, "learner_id": p.learner_id, "level": level,
+        "enrollment_id": enrollment_id, "learner_id": learner_id, "level": level,
         "full_name": app["full_name"], "id_number_hash": p.id_hash,
         "id_number_masked": p.id_number.masked, "base_code": base.code, "base_name": base.name,
         "enrolled_on": today, "enrolled_at": now, "mobile": p.mobile,
@@ -257,7 +267,7 @@ def submit_application(tx, base_code: str, application: dict, id_key: bytes, ope
     register = Register(tx.session, [prepared])
     asked = {**application, "mobile": prepared.mobile, "education_tier": application["education"]["tier"],
              "education_status": application["education"]["status"]}
-    for other in register.enrollments[(prepared.learner_id, application["level"])]:
+    for other in register.enrollments[(register.learner_ids[prepared.id_hash], application["level"])]:
         if (other.base_code == base.code and is_open(Status(other.status))
                 and domain.same_request(_columns(other), asked, domain.APPLICATION_FIELDS)):
             return other, False
@@ -277,7 +287,8 @@ def write_enrollments(session, register: Register) -> None:
             session.execute(insert(Enrollment), register.created)
             session.execute(insert(StatusChange), register.history)
     except IntegrityError as exc:
-        if "uq_open_enrollment" in str(exc.orig) or "enrollments.learner_id" in str(exc.orig):
+        if any(name in str(exc.orig).lower() for name in ("uq_open_enrollment", "enrollments.learner_id",
+                                                          "enrollments_learner_id_fkey", "foreign key")):
             raise EnrolledConcurrently("the learner already has an open enrollment for this "
                                        "level (enrolled concurrently)") from None
         raise

@@ -10,7 +10,6 @@ claim has lapsed the same file uploaded again resumes after the last chunk done.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from datetime import timedelta
@@ -23,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from shared.calendar import program_date
 from shared.contracts import enrollment as events
 from shared.errors import Conflict, DomainError, NotFound
-from shared.web.problems import PROBLEM_TYPE_BASE, HttpProblem
+from shared.uploads import Upload
+from shared.web.problems import PROBLEM_TYPE_BASE, UnsupportedMediaType
 
 from . import actions, bulk_csv, domain, schemas
 from .models import BulkUpload, BulkUploadRow, TrainingBase
@@ -32,16 +32,14 @@ CHUNK_ROWS = 500
 CLAIM = timedelta(minutes=5)
 CHUNK_ATTEMPTS = 3
 _APPLICATION = schemas.Application()
+# 20,000 rows of about 150 bytes, with room for long names and extra columns.
+MAX_BYTES = 8 * 1024 * 1024
 CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 
 
 class UploadInProgress(Conflict):
     slug = "upload-in-progress"
     title = "This file is being processed"
-
-
-class UnsupportedMediaType(HttpProblem):
-    slug, title, status = "unsupported-media-type", "Send the CSV file as the body", 415
 
 
 def check_media_type(mimetype: str | None) -> None:
@@ -52,10 +50,11 @@ def check_media_type(mimetype: str | None) -> None:
                                    f"text/csv (got {kind or 'none'})")
 
 
-def bulk_enroll(db, principal, raw: bytes, id_key: bytes, clock, max_rows: int) -> tuple[int, dict]:
+def bulk_enroll(db, principal, upload: Upload, id_key: bytes, clock, max_rows: int,
+                charset: str | None = None) -> tuple[int, dict]:
     """201 with every row's outcome; 200 with the first result for a file seen before."""
-    sheet = bulk_csv.read(raw, max_rows)
-    digest = hashlib.sha256(raw).hexdigest()
+    sheet = bulk_csv.read(upload, max_rows, charset)
+    digest = upload.sha256
     with db.transaction() as tx:
         upload, replay = _claim(tx, principal, digest, sheet, clock())
     if not replay:
@@ -81,7 +80,7 @@ def _claim(tx, principal, digest, sheet, now) -> tuple[BulkUpload, bool]:
         upload.claimed_until = now + CLAIM  # the last attempt died: resume it
         return upload, False
     upload = BulkUpload(upload_id=uuid.uuid4(), base_code=base.code, content_sha256=digest,
-                        encoding=sheet.encoding, rows=len(sheet.rows), created=0, failed=0,
+                        encoding=sheet.encoding, rows=sheet.rows, created=0, failed=0,
                         state="processing", uploaded_by=principal.subject[:64], uploaded_at=now,
                         claimed_until=now + CLAIM)
     tx.session.add(upload)
@@ -97,9 +96,10 @@ def _enroll_rows(db, upload, sheet, principal, id_key, clock) -> None:
     with db.read() as session:
         done = set(session.scalars(select(BulkUploadRow.row_number)
                                    .where(BulkUploadRow.upload_id == upload.upload_id)))
-    todo = [r for r in sheet.rows if r.number not in done]
-    for start in range(0, len(todo), CHUNK_ROWS):
-        chunk = todo[start:start + CHUNK_ROWS]
+    for rows in sheet.chunks(CHUNK_ROWS):  # read again from the spooled file, a chunk at a time
+        chunk = [r for r in rows if r.number not in done]
+        if not chunk:
+            continue
         for attempt in range(1, CHUNK_ATTEMPTS + 1):
             try:
                 _enroll_chunk(db, upload.upload_id, chunk, principal, id_key, clock())

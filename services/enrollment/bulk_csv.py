@@ -1,11 +1,10 @@
 """The bulk-enrollment CSV: its columns, its encodings, its template. Pure: bytes in,
 rows out (docs/bulk-enrollment.md describes the same for base operators).
 
-Encoding: a UTF-8 byte-order mark means UTF-8; otherwise the file is decoded as
-strict UTF-8 and, if that fails, as GB18030 (a superset of GBK and GB2312, which
-Excel writes on Chinese Windows). The two are told apart reliably by decoding:
-Chinese text in GBK is practically never valid UTF-8, so no statistical guess is
-needed for the two encodings the program accepts."""
+Encoding: a declared charset, else UTF-8 (with or without byte-order mark), else
+GBK, as `shared/uploads.py` reads every upload: a file that does not read cleanly
+in it (or that reads as GBK into what a GBK file never holds: another encoding)
+is refused, naming the line."""
 from __future__ import annotations
 
 import csv
@@ -14,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from shared.errors import InvalidInput
-from shared.uploads import NotText, decode_text
+from shared.uploads import NotText, Upload, detect_encoding
 
 
 @dataclass(frozen=True)
@@ -71,11 +70,25 @@ class Row:
     values: dict
 
 
-@dataclass(frozen=True)
+@dataclass
 class Sheet:
+    """A checked roster: its encoding and row count; the rows are read again from
+    the upload, a chunk at a time, when they are enrolled."""
+    upload: Upload
     encoding: str
-    rows: list[Row]
+    rows: int
     ignored_columns: list[str]
+
+    def chunks(self, size: int):
+        _, reader, names = _open(self.upload, self.encoding)
+        chunk = []
+        for row in _rows(reader, names):
+            chunk.append(row)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
 
 class UnreadableFile(InvalidInput):
@@ -86,41 +99,55 @@ class UnreadableFile(InvalidInput):
         super().__init__(detail, errors={"file": [detail]})
 
 
-def decode(raw: bytes) -> tuple[str, str]:
+def read(upload: Upload, max_rows: int, charset: str | None = None) -> Sheet:
+    """Check the whole file (encoding, header, every row readable, size) and count
+    its rows; refuses the file only for what no row could survive."""
     try:
-        return decode_text(raw)
+        encoding = detect_encoding(upload, charset)
     except NotText as exc:
         raise UnreadableFile(str(exc)) from None
-
-
-def read(raw: bytes, max_rows: int) -> Sheet:
-    """Decode and split into rows keyed by column name; refuses the whole file only
-    for what no row could survive (encoding, header, size)."""
-    text, encoding = decode(raw)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if not header or not any(h.strip() for h in header):
-        raise UnreadableFile("the file is empty; the first row must name the columns")
-    names = [_BY_HEADER.get(h.strip()) for h in header]
+    header, reader, names = _open(upload, encoding)
     missing = [c.name for c in COLUMNS if c.required and c.name not in names]
     if missing:
         raise InvalidInput(f"the header lacks the column(s) {', '.join(missing)}",
                            errors={"file": [f"missing column {m}" for m in missing]})
     ignored = [h for h, n in zip(header, names) if n is None and h.strip()]
-    rows = []
-    for cells in reader:
+    count = 0
+    for _ in _rows(reader, names):
+        count += 1
+        if count > max_rows:
+            raise InvalidInput(f"the file has more than {max_rows} rows; split it",
+                               errors={"file": [f"at most {max_rows} rows per upload"]})
+    if not count:
+        raise UnreadableFile("the file has a header but no rows")
+    return Sheet(upload, encoding, count, ignored)
+
+
+def _open(upload: Upload, encoding: str):
+    reader = csv.reader(upload.text(encoding))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise UnreadableFile(f"line 1 is not CSV: {exc}") from None
+    if not header or not any(h.strip() for h in header):
+        raise UnreadableFile("the file is empty; the first row must name the columns")
+    return header, reader, [_BY_HEADER.get(h.strip()) for h in header]
+
+
+def _rows(reader, names):
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field past csv's limit: a file with no line breaks
+            raise UnreadableFile(f"line {reader.line_num} is not CSV: {exc}") from None
         if not any(c.strip() for c in cells):
             continue  # a blank line or an empty spreadsheet row
         values = {n: c.strip() for n, c in zip(names, cells) if n is not None}
         if len(cells) > len(names):
             values["_extra"] = cells[len(names):]
-        rows.append(Row(reader.line_num, values))
-        if len(rows) > max_rows:
-            raise InvalidInput(f"the file has more than {max_rows} rows; split it",
-                               errors={"file": [f"at most {max_rows} rows per upload"]})
-    if not rows:
-        raise UnreadableFile("the file has a header but no rows")
-    return Sheet(encoding, rows, ignored)
+        yield Row(reader.line_num, values)
 
 
 def application_from(values: dict) -> dict:

@@ -2,6 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.web.pagination import PageQuery, page_of
+from shared.web.fields import Offset, ProgramDate, Text
 
 from .domain.eligibility import STATUSES, TIERS
 
@@ -13,12 +14,12 @@ SECTORS = ("power", "petrochemicals", "steel", "cement", "coal", "nonferrous_met
 
 
 class BaseRegistration(Schema):
-    code = fields.Str(required=True, validate=validate.Regexp(r"^[A-Z0-9-]{2,32}$",
-                      error="2-32 capital letters, digits or '-'"))
+    code = fields.Str(required=True, validate=[validate.Length(min=2, max=32), validate.Regexp(
+                      r"^[A-Z0-9-]{2,32}$", error="2-32 capital letters, digits or '-'")])
     name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
     contact = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    authorized_from = fields.Date(required=True)
-    authorized_until = fields.Date(required=True)
+    authorized_from = ProgramDate(required=True)
+    authorized_until = ProgramDate(required=True)
 
     @validates_schema
     def _period(self, data, **kwargs):
@@ -31,8 +32,8 @@ class Reason(Schema):
 
 
 class AuthorizationPeriod(Schema):
-    authorized_from = fields.Date(required=True)
-    authorized_until = fields.Date(required=True)
+    authorized_from = ProgramDate(required=True)
+    authorized_until = ProgramDate(required=True)
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
 
     @validates_schema
@@ -72,9 +73,9 @@ class Education(Schema):
 
 
 class Application(Schema):
-    full_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
-    id_number = fields.Str(required=True, validate=validate.Length(equal=18))
-    mobile = fields.Str(required=True)
+    full_name = Text(100, min=1, required=True)
+    id_number = Text(18, required=True, validate=[validate.Length(equal=18)])
+    mobile = Text(20, min=1, required=True)
     level = fields.Str(required=True, validate=validate.OneOf(LEVELS))
     education = fields.Nested(Education, required=True)
     related_work_months = fields.Int(required=True, strict=True, validate=validate.Range(0, 720))
@@ -82,7 +83,7 @@ class Application(Schema):
                                       metadata={"description": "L3 by certificate: months of related "
                                                 "work since the L4 certificate's issue"})
     sector = fields.Str(required=True, validate=validate.OneOf(SECTORS))
-    invoice_title = fields.Str(load_default=None, validate=validate.Length(max=200))
+    invoice_title = Text(200, load_default=None)
 
 
 class ContactChange(Schema):

@@ -7,8 +7,10 @@ from werkzeug.wrappers import Response
 
 from shared.calendar import program_date, utcnow
 from shared.contracts import billing, certificate, exam, learning
+from shared import settings
 from shared.service import ServiceBase, api, event_handler
 from shared.web.pagination import PageQuery
+from shared.uploads import spool
 
 from . import actions, bulk, bulk_csv, schemas
 
@@ -20,6 +22,11 @@ BASE_READERS = ("base_operator", "admin")
 class EnrollmentService(ServiceBase):
     name = "enrollment"
     config = Config()
+    required_settings = (settings.ID_HASH_KEY,
+                         settings.Setting("BULK_MAX_ROWS", "ENROLLMENT_BULK_MAX_ROWS",
+                                          check=settings.whole_number(1, 100_000), optional=True),
+                         settings.Setting("BULK_MAX_BYTES", "ENROLLMENT_BULK_MAX_BYTES",
+                                          check=settings.whole_number(1024, 64 * 2**20), optional=True))
 
     @property
     def id_key(self) -> bytes:
@@ -117,11 +124,15 @@ class EnrollmentService(ServiceBase):
             return actions.view(tx.session, enrollment)
 
     @api("POST", "/enrollment/bulk-enrollments", roles=("base_operator",), response=schemas.BulkUpload,
-         status=201)
+         status=201, body_limit=("BULK_MAX_BYTES", bulk.MAX_BYTES), media_types=bulk.CSV_TYPES,
+         alternatives={200: "This file was uploaded before: its first result, nothing created"},
+         responses={409: "The same file is being processed right now"})
     def bulk_enroll(self, request, principal):
         """Enroll learners from a CSV file sent as the body (Content-Type: text/csv).
 
-        UTF-8 (with or without a byte-order mark) and GBK are accepted and detected.
+        UTF-8 (with or without a byte-order mark) and GBK are accepted and detected;
+        a `charset` in the Content-Type is honoured. A file that does not read
+        cleanly in its encoding is refused whole, naming the line.
         Every row is enrolled or refused on its own (`results`, with the row number as
         a spreadsheet shows it); a bad row never blocks the others. The same file sent
         again answers 200 with the first result and creates nothing. Up to
@@ -129,10 +140,16 @@ class EnrollmentService(ServiceBase):
         or Chinese, in any order; unknown columns are ignored:
         """
         bulk.check_media_type(request.mimetype)
-        return bulk.bulk_enroll(self.db, principal, request.get_data(), self.id_key, utcnow,
-                                int(self.config.get("BULK_MAX_ROWS", 20000)))
+        upload = spool(request.stream)  # to a temporary file: never held whole
+        try:
+            return bulk.bulk_enroll(self.db, principal, upload, self.id_key, utcnow,
+                                    int(self.config.get("BULK_MAX_ROWS", 20000)),
+                                    request.mimetype_params.get("charset"))
+        finally:
+            upload.close()
 
-    @api("GET", "/enrollment/bulk-enrollments/template.csv", roles=("base_operator", "admin"))
+    @api("GET", "/enrollment/bulk-enrollments/template.csv", roles=("base_operator", "admin"),
+         produces=("text/csv",))
     def bulk_template(self, request, principal):
         """The bulk-enrollment CSV template: the header and one example row (UTF-8 with BOM)."""
         return Response(bulk_csv.template(), content_type="text/csv; charset=utf-8", headers={

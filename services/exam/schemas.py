@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from shared.web.pagination import PageQuery, page_of
+from shared.web.fields import JsonSize, ProgramMoment
 
 from .domain.paper import AREAS, TYPES
 
@@ -10,10 +11,10 @@ QUESTION_STATUSES = ("draft", "active", "rejected", "superseded", "retired")
 
 
 class NewSitting(Schema):
-    starts_at = fields.AwareDateTime(required=True)
+    starts_at = ProgramMoment(required=True)
     level = fields.Str(required=True, validate=validate.OneOf(LEVELS))
     capacity = fields.Int(required=True, strict=True, validate=validate.Range(1, 100000))
-    registration_closes_at = fields.AwareDateTime(load_default=None)
+    registration_closes_at = ProgramMoment(load_default=None)
 
 
 class Sitting(Schema):
@@ -31,8 +32,8 @@ class Sitting(Schema):
 
 
 class SittingMove(Schema):
-    starts_at = fields.AwareDateTime(required=True)
-    registration_closes_at = fields.AwareDateTime(load_default=None)
+    starts_at = ProgramMoment(required=True)
+    registration_closes_at = ProgramMoment(load_default=None)
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
 
 
@@ -90,7 +91,7 @@ class CandidatePaper(Schema):
 
 
 class AnswerBody(Schema):
-    answer = fields.Raw(required=True, allow_none=True)
+    answer = fields.Raw(required=True, allow_none=True, validate=JsonSize(20_000))
 
 
 class Saved(Schema):
@@ -141,8 +142,8 @@ class BankOption(Schema):
 class QuestionEdit(Schema):
     area = fields.Str(validate=validate.OneOf(AREAS))
     prompt = fields.Str(validate=validate.Length(min=1, max=4000))
-    options = fields.List(fields.Nested(BankOption))
-    answer = fields.Raw(allow_none=True)
+    options = fields.List(fields.Nested(BankOption), validate=validate.Length(max=10))
+    answer = fields.Raw(allow_none=True, validate=JsonSize(4000))
     rubric = fields.Str(allow_none=True, validate=validate.Length(max=4000))
 
 
@@ -150,8 +151,8 @@ class NewQuestion(QuestionEdit):
     type = fields.Str(required=True, validate=validate.OneOf(TYPES))
     area = fields.Str(required=True, validate=validate.OneOf(AREAS))
     prompt = fields.Str(required=True, validate=validate.Length(min=1, max=4000))
-    options = fields.List(fields.Nested(BankOption), load_default=list)
-    answer = fields.Raw(load_default=None, allow_none=True)
+    options = fields.List(fields.Nested(BankOption), load_default=list, validate=validate.Length(max=10))
+    answer = fields.Raw(load_default=None, allow_none=True, validate=JsonSize(4000))
     rubric = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=4000))
 
 

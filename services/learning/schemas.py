@@ -2,12 +2,13 @@
 from marshmallow import Schema, fields, validate
 
 from shared.web.pagination import page_of
+from shared.web.fields import ProgramDate, ProgramMoment
 
 
 class StudyReport(Schema):
     session_id = fields.Str(required=True, validate=validate.Length(min=1, max=100))
     course_code = fields.Str(required=True, validate=validate.Length(min=1, max=10))
-    started_at = fields.AwareDateTime(required=True)
+    started_at = ProgramMoment(required=True)
     minutes = fields.Int(required=True, strict=True, validate=validate.Range(1, 600))
 
 
@@ -53,7 +54,7 @@ class Extension(Schema):
 
 
 class NewExtension(Schema):
-    valid_until = fields.Date(required=True, metadata={"description": "The new last day of validity, "
+    valid_until = ProgramDate(required=True, metadata={"description": "The new last day of validity, "
                                                        "inclusive (Asia/Shanghai)."})
     reason = fields.Str(required=True, validate=validate.Length(min=3, max=500))
 
@@ -95,8 +96,9 @@ class Catalog(Schema):
 
 
 class NewCourse(Schema):
-    code = fields.Str(required=True, validate=validate.Regexp(r"^[A-Z][A-Z0-9]{1,9}$"))
-    category = fields.Str(required=True)
+    code = fields.Str(required=True, validate=[validate.Length(min=2, max=10),
+                                               validate.Regexp(r"^[A-Z][A-Z0-9]{1,9}$")])
+    category = fields.Str(required=True, validate=validate.Length(min=1, max=50))
     class_hours = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=120))
     title_zh = fields.Str(required=True, validate=validate.Length(min=1, max=200))
     title_en = fields.Str(required=True, validate=validate.Length(min=1, max=200))
@@ -104,11 +106,13 @@ class NewCourse(Schema):
 
 class NewCatalog(Schema):
     """A whole catalog version; checked against the curriculum's rules before it is published."""
-    version = fields.Str(required=True, validate=validate.Regexp(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,19}$"))
+    version = fields.Str(required=True, validate=[validate.Length(min=1, max=20),
+                                                  validate.Regexp(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,19}$")])
     minutes_per_class_hour = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=120))
-    courses = fields.List(fields.Nested(NewCourse), required=True, validate=validate.Length(min=1))
+    courses = fields.List(fields.Nested(NewCourse), required=True, validate=validate.Length(min=1, max=200))
     programs = fields.Dict(keys=fields.Str(validate=validate.OneOf(("L4", "L3"))),
-                           values=fields.List(fields.Str()), required=True)
+                           values=fields.List(fields.Str(validate=validate.Length(min=1, max=10)),
+                                              validate=validate.Length(max=200)), required=True)
     note = fields.Str(load_default=None, validate=validate.Length(max=2000))
 
 

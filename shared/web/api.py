@@ -19,10 +19,23 @@ from shared.errors import DomainError, Unavailable
 from shared.observability import Metrics
 from shared.tokens import InvalidToken, KeysUnavailable
 
-from . import problems
+from . import problems, screening
 from .idempotency import HEADER as IDEMPOTENCY_KEY
 from .idempotency import IdempotencyKeys
 from .server import ApiServer
+
+# A JSON body of this API is a few kilobytes; uploads (rosters, statements) say
+# their own limit. Checked on Content-Length before anything reads the body.
+JSON_BODY_LIMIT = 64 * 1024
+# Headers every answer carries: nothing here is meant to be framed, sniffed or
+# referred from; the verification page sets its own Content-Security-Policy.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+}
+MAX_PATH_VALUE = 200
 
 
 class Api(HttpRequestHandler):
@@ -31,7 +44,9 @@ class Api(HttpRequestHandler):
     idempotency = IdempotencyKeys()
 
     def __init__(self, method, url, *, roles=(), public=False, request=None, response=None,
-                 query=None, status=200, summary="", rate_limit=None, idempotent=None, **kwargs):
+                 query=None, status=200, summary="", rate_limit=None, idempotent=None,
+                 body_limit=JSON_BODY_LIMIT, media_types=("application/json",), responses=(),
+                 load_request=True, produces=(), alternatives=(), load_query=True, **kwargs):
         if not roles and not public:
             raise ValueError(f"{method} {url}: say which roles may call it, or public=True")
         self.roles = tuple(roles)
@@ -44,6 +59,14 @@ class Api(HttpRequestHandler):
         self.rate_limit = rate_limit
         # A creating POST takes an Idempotency-Key unless it says otherwise (shared/web/idempotency.py).
         self.idempotent = (method == "POST" and status == 201) if idempotent is None else idempotent
+        self.body_limit = body_limit  # bytes, or (config key, default)
+        self.media_types = tuple(media_types)  # of the body, for the OpenAPI document
+        self.responses = dict(responses)  # further statuses it answers: {409: "why"}
+        # False: the handler loads the body itself (after checking its signature).
+        self.load_request = load_request
+        self.produces = tuple(produces)  # media types of a success it writes itself (CSV, PDF)
+        self.alternatives = dict(alternatives)  # other successes: {200: "a replay"}
+        self.load_query = load_query  # False: documented, read by the handler itself
         kwargs.setdefault("expected_exceptions", (DomainError, problems.HttpProblem))
         super().__init__(method, url, **kwargs)
 
@@ -53,6 +76,14 @@ class Api(HttpRequestHandler):
         if isinstance(self.rate_limit, tuple):
             key, default = self.rate_limit
             self.rate_limit = str(self.container.config.get(key, default))
+        if isinstance(self.body_limit, tuple):
+            key, default = self.body_limit
+            self.body_limit = int(self.container.config.get(key, default))
+
+    def start(self):
+        super().start()
+        if self.rate_limit:  # after every setup: the database knows its tables by now
+            self.server.limiter.check_ready()
 
     @property
     def path(self) -> str:
@@ -64,15 +95,24 @@ class Api(HttpRequestHandler):
     def handle_request(self, request):
         started = time.perf_counter()
         if self.idempotent and IDEMPOTENCY_KEY in request.headers:
-            request.shallow = False  # the key's fingerprint reads the body (nameko's handler would too)
-            response = self.idempotency.around(self, request, super().handle_request)
+            try:  # the key's fingerprint reads the body: bound it first
+                self._limit_body(request)
+            except problems.HttpProblem as exc:
+                response = self.response_from_exception(exc)
+            else:
+                request.shallow = False  # nameko's handler reads the body too
+                response = self.idempotency.around(self, request, super().handle_request)
         else:
             response = super().handle_request(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         self.metrics.http.labels(self.method, self.path, str(response.status_code)).inc()
         self.metrics.http_seconds.labels(self.path).observe(time.perf_counter() - started)
         return response
 
     def get_entrypoint_parameters(self, request):
+        self._limit_body(request)
+        self._screen_path(request.path_values)
         if self.rate_limit:
             client = self.server.client_of(request)
             if not self.server.allow(self.rate_limit, self.path, client):
@@ -80,9 +120,9 @@ class Api(HttpRequestHandler):
         kwargs = dict(request.path_values)
         if not self.public:
             kwargs["principal"] = self._authenticate(request)
-        if self.request_schema is not None:
+        if self.request_schema is not None and self.load_request:
             kwargs["body"] = load_body(self.request_schema, request.get_data(cache=True))
-        if self.query_schema is not None:
+        if self.query_schema is not None and self.load_query:
             kwargs["query"] = validated(self.query_schema, request.args.to_dict(flat=True))
         return (request,), kwargs
 
@@ -92,6 +132,22 @@ class Api(HttpRequestHandler):
             return "public"
         principal = self._authenticate(request)
         return f"{principal.role}:{principal.subject}:{principal.base or ''}"[:200]
+
+    def _limit_body(self, request):
+        """Refuse a body over the route's limit before reading it; werkzeug also stops
+        any later read at the limit (a Content-Length that lies)."""
+        request.max_content_length = self.body_limit
+        request.max_form_memory_size = min(self.body_limit, 500_000)
+        if (request.content_length or 0) > self.body_limit:
+            raise problems.BodyTooLarge(f"the body has {request.content_length} bytes; "
+                                        f"this route accepts at most {self.body_limit}")
+
+    @staticmethod
+    def _screen_path(values: dict):
+        """A path value with NUL or of absurd length names nothing that exists."""
+        for name, value in values.items():
+            if isinstance(value, str) and (len(value) > MAX_PATH_VALUE or screening.text_problem(value)):
+                raise problems.PathNotFound(f"no such {name}")
 
     def _authenticate(self, request):
         header = request.headers.get("Authorization", "")
@@ -135,12 +191,17 @@ def load_body(schema, raw: bytes) -> dict:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise problems.MalformedBody(f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        raise problems.MalformedBody(f"the body nests deeper than {screening.MAX_DEPTH} levels") from None
     return validated(schema, data)
 
 
 def validated(schema, data) -> dict:
     if not isinstance(data, dict):
         raise problems.ValidationFailed("expected a JSON object")
+    refused = screening.problems_in(data)
+    if refused:
+        raise problems.ValidationFailed("some text is not valid", errors=refused)
     try:
         return schema.load(data)
     except ValidationError as exc:

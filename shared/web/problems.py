@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from shared import errors
@@ -53,6 +53,18 @@ class TooManyRequests(HttpProblem):
     slug, title, status = "too-many-requests", "Too many requests; slow down", 429
 
 
+class PathNotFound(HttpProblem):
+    slug, title, status = "not-found", "Not found", 404
+
+
+class BodyTooLarge(HttpProblem):
+    slug, title, status = "body-too-large", "The body is larger than this route accepts", 413
+
+
+class UnsupportedMediaType(HttpProblem):
+    slug, title, status = "unsupported-media-type", "The body's media type is not accepted here", 415
+
+
 # The one table: domain kinds of refusal -> HTTP status.
 STATUS_BY_KIND = [
     (errors.Unavailable, 503),
@@ -83,6 +95,8 @@ def from_exception(exc: BaseException) -> Response:
     for kind, status in STATUS_BY_KIND:
         if isinstance(exc, kind):
             return problem(status or exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
+    if isinstance(exc, RequestEntityTooLarge):  # a body read past the route's limit
+        return problem(413, BodyTooLarge.slug, BodyTooLarge.title, "the body is larger than this route accepts")
     if isinstance(exc, HTTPException):
         return from_http_exception(exc)
     if is_database_outage(exc):
@@ -96,4 +110,8 @@ def from_exception(exc: BaseException) -> Response:
 
 def from_http_exception(exc: HTTPException) -> Response:
     slug = (exc.name or "error").lower().replace(" ", "-")
-    return problem(exc.code or 500, slug, exc.name or "Error", exc.description or exc.name)
+    response = problem(exc.code or 500, slug, exc.name or "Error", exc.description or exc.name)
+    for name, value in exc.get_headers():  # 405 says what is allowed (Allow)
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response

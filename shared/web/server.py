@@ -1,38 +1,65 @@
 """The HTTP server every service shares: nameko's WebServer with problem+json for
-routing errors, bearer-token verification and a per-client rate limiter."""
+routing errors, bearer-token verification, the client's address behind trusted
+proxies, an access log of routes, and a per-client rate limiter."""
 from __future__ import annotations
 
 import errno
+import logging
+import time
 from pathlib import Path
 
 import eventlet
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Request
 
+from shared.persistence.database import Database
 from shared.settings import CannotStart
 from shared.tokens import JwksKeys, TokenVerifier
 
 from .problems import from_http_exception
+from .ratelimit import RateLimiter
+
+
+access_log = logging.getLogger("shared.web.access")
+MAX_PATH_INT = 2**31 - 1  # the largest id a database integer column holds everywhere
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:...>` that matches only what a database column can hold: a larger number
+    names nothing (404), instead of overflowing the query (500)."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", MAX_PATH_INT)
+        super().__init__(map, *args, **kwargs)
 
 
 class _ProblemWsgiApp(WsgiApp):
     def __call__(self, environ, start_response):
+        started = time.perf_counter()
         request = Request(environ, shallow=True)
         adapter = self.url_map.bind_to_environ(environ)
+        route = None
         try:
             provider, values = adapter.match()
+            route = provider.path
             request.path_values = values
             response = provider.handle_request(request)
         except HTTPException as exc:  # unknown path, wrong method
             response = from_http_exception(exc)
+        # The route, never the path or query: those carry names and numbers.
+        access_log.info("%s %s %s", request.method, route or "(no route)", response.status_code,
+                        extra={"method": request.method, "route": route, "status": response.status_code,
+                               "ms": round((time.perf_counter() - started) * 1000, 1),
+                               "client": request.remote_addr})
         return response(environ, start_response)
 
 
 class ApiServer(WebServer):
+    database = Database()
+
     def setup(self):
         super().setup()
         config = self.container.config
@@ -46,8 +73,8 @@ class ApiServer(WebServer):
         jwks = JwksKeys(jwks_url, max_age=float(config.get("JWKS_MAX_AGE_SECONDS", 300)),
                         min_refetch=float(config.get("JWKS_MIN_REFETCH_SECONDS", 10))) if jwks_url else None
         self.verifier = TokenVerifier(pems, [jwks] if jwks else [])
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
-        self.trust_forwarded_for = str(config.get("TRUST_FORWARDED_FOR", "false")).lower() == "true"
+        self.limiter = RateLimiter(self.database)
+        self.proxy_hops = trusted_proxy_hops(config)
 
     def start(self):
         """nameko's start, but the port is bound without SO_REUSEPORT: a second
@@ -71,17 +98,50 @@ class ApiServer(WebServer):
         if self._sock is not None:
             self._sock.close()  # the port is free as soon as the service stops
 
+    def make_url_map(self):
+        url_map = Map(converters={"int": BoundedInt})
+        for provider in self._providers:
+            rule = provider.get_url_rule()
+            rule.endpoint = provider
+            url_map.add(rule)
+        return url_map
+
     def get_wsgi_app(self):
-        return _ProblemWsgiApp(self)
+        app = _ProblemWsgiApp(self)
+        # Behind N trusted proxies the client is the address the outermost of them
+        # added: N-th X-Forwarded-For entry from the right. Entries further left
+        # are whatever the client wrote.
+        return ProxyFix(app, x_for=self.proxy_hops) if self.proxy_hops else app
+
+    def get_wsgi_server(self, sock, wsgi_app, protocol=None, debug=False):
+        """eventlet's access log writes the request line, query included; the app
+        logs the route instead."""
+        from eventlet import wsgi
+        from nameko.web.server import HttpOnlyProtocol
+        return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol or HttpOnlyProtocol,
+                           debug=debug, log=logging.getLogger("nameko.web.server"), log_output=False)
 
     @property
     def port(self) -> int:
         return self._sock.getsockname()[1]
 
     def client_of(self, request) -> str:
-        if self.trust_forwarded_for and request.headers.get("X-Forwarded-For"):
-            return request.headers["X-Forwarded-For"].split(",")[0].strip()
         return request.remote_addr or "unknown"
 
     def allow(self, limit: str, scope: str, client: str) -> bool:
-        return self.limiter.hit(parse(limit), scope, client)
+        return self.limiter.allow(limit, scope, client)
+
+
+def trusted_proxy_hops(config) -> int:
+    """TRUSTED_PROXY_HOPS: how many proxies of ours stand before the service (the
+    ingress: 1). The older TRUST_FORWARDED_FOR=true means one."""
+    hops = str(config.get("TRUSTED_PROXY_HOPS", "") or "").strip()
+    if hops:
+        try:
+            value = int(hops)
+        except ValueError:
+            raise CannotStart(f"TRUSTED_PROXY_HOPS must be a whole number, not {hops!r}") from None
+        if not 0 <= value <= 5:
+            raise CannotStart(f"TRUSTED_PROXY_HOPS must be between 0 and 5, not {value}")
+        return value
+    return 1 if str(config.get("TRUST_FORWARDED_FOR", "false")).lower() == "true" else 0

@@ -58,7 +58,8 @@ def test_probes_and_metrics(all_services):
         assert live["status"] == "live" and live["stalled"] == []
         assert {"event-consumer", "outbox-relay"} <= set(live["loops"])
         ready = client.get("/health/ready").json()
-        assert ready == {"ready": True, "waiting": {},
+        assert ready == {"ready": True, "waiting": {}, "profile": "development",
+                         "warning": "development profile: development secrets accepted; not for real use",
                          "checks": {"broker": True, "database": True, "migrations": True, "loops": True}}
         metrics = client.get("/metrics").text
         assert "cea_outbox_backlog" in metrics and "cea_http_requests_total" in metrics

@@ -150,3 +150,58 @@ def test_the_same_statement_uploaded_twice_at_once_counts_each_line_once(service
     assert sum(c.get("duplicate", 0) for c in both) == 4503
     assert len(sink.drain(quiet=1.0) and sink.of_type("billing.paid")) == 3
     assert clerk.get("/billing/review").json()["total"] == 4500
+
+
+def test_a_statement_import_is_never_half_recorded(services, bus, monkeypatch):
+    """A file without line breaks and a line of 10^20 yuan answered 500, the second
+    leaving a statement that declared 601 lines and held none. Unreadable files are
+    refused whole; an import that stops half-way says so and the same file resumes it."""
+    from datetime import timedelta
+
+    from services.billing.actions import statements as importing
+
+    services.start("billing")
+    clerk = services.client("billing", "finance_clerk")
+    no_breaks = clerk.post("/billing/statements", data=statement([]).encode() + b"9" * 300_000,
+                           headers={"Content-Type": "text/csv"})
+    assert no_breaks.status_code == 422 and no_breaks.json()["type"] == "/problems/unreadable-statement"
+    huge = upload(clerk, statement([("H1", str(10**20), "张三—碳排放管理员"), ("H2", "3900", "某某—碳排放管理员")]))
+    assert huge.status_code == 201, huge.text
+    assert huge.json()["counts"] == {"invalid": 1, "unmatched": 1} and huge.json()["state"] == "complete"
+
+    # The second chunk fails (the process stops there): the first stays, marked importing.
+    monkeypatch.setattr(importing, "CHUNK", 3)
+    monkeypatch.setattr(importing, "CLAIM", timedelta(0))  # so that it can be resumed at once
+    real, calls = importing._import_chunk, []
+
+    def failing_second(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the process stopped here")
+        return real(*args)
+
+    monkeypatch.setattr(importing, "_import_chunk", failing_second)
+    text = statement([(f"S{i}", "3900", f"路人{i}—碳排放管理员") for i in range(7)])
+    assert upload(clerk, text).status_code == 500
+    stopped_id = _statement_ids(services)[-1]
+    stopped = clerk.get(f"/billing/statements/{stopped_id}").json()
+    assert stopped["state"] == "importing" and stopped["lines"] == 7 and stopped["counts"] == {"unmatched": 3}
+
+    resumed = upload(clerk, text)
+    assert resumed.status_code == 201 and resumed.json()["statement_id"] == stopped_id
+    assert resumed.json()["state"] == "complete" and resumed.json()["counts"] == {"unmatched": 7}
+    lines = clerk.get(f"/billing/statements/{stopped_id}/lines").json()
+    assert [line["line_number"] for line in lines["lines"]] == list(range(3, 10))  # each line once
+
+
+def _statement_ids(services) -> list:
+    from sqlalchemy import text
+
+    from shared.persistence.engine import make_engine
+    engine = make_engine(services.database_urls["billing"])
+    try:
+        with engine.connect() as conn:
+            return [str(__import__("uuid").UUID(str(r[0]))) for r in
+                    conn.execute(text("SELECT statement_id FROM statements ORDER BY uploaded_at"))]
+    finally:
+        engine.dispose()

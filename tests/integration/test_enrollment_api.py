@@ -251,3 +251,32 @@ def test_the_operator_follows_a_journey_by_id_but_reads_no_enrollment(enrollment
                        and a.json())
     assert [s["type"] for s in journey["steps"]] == ["enrollment.enrolled"]
     assert made["full_name"] not in str(journey) and made["id_number_masked"] not in str(journey)
+
+
+def test_the_learner_id_is_not_computable_from_the_id_number_and_known_learners_keep_theirs(enrollment, services):
+    """docs/security.md: with the ID-hash key and a masked ID number, a learner id
+    (in every token and event) must not be a lookup away from the full number."""
+    from shared import identity
+    from tests.support.services import TEST_SETTINGS
+    operator = enrollment.client("enrollment", "base_operator", base="B001")
+    id_number = applicants.id_number()
+    id_hash = identity.keyed_hash(id_number, TEST_SETTINGS["ID_HASH_KEY"].encode())
+    learner_id = uuid.UUID(operator.post("/enrollment/enrollments",
+                                         applicants.application(id_number=id_number)).json()["learner_id"])
+    derived = uuid.uuid5(uuid.UUID("7d4f3c5e-1b0a-4c7e-9a51-c0a2b0e5a001"), id_hash)  # the former rule
+    assert learner_id != derived and learner_id.version == 4
+
+    # A learner recorded before (under the former, derived id) keeps it.
+    known = applicants.id_number()
+    known_hash = identity.keyed_hash(known, TEST_SETTINGS["ID_HASH_KEY"].encode())
+    old_id = uuid.uuid5(uuid.UUID("7d4f3c5e-1b0a-4c7e-9a51-c0a2b0e5a001"), known_hash)
+    engine = make_engine(services.database_urls["enrollment"])
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO learners (learner_id, id_number_hash, id_number_masked)"
+                              " VALUES (:id, :hash, :masked)"),
+                         {"id": old_id.hex, "hash": known_hash, "masked": identity.mask(known)})
+    finally:
+        engine.dispose()
+    again = operator.post("/enrollment/enrollments", applicants.application(id_number=known))
+    assert again.status_code == 201 and again.json()["learner_id"] == str(old_id)

@@ -156,3 +156,26 @@ def test_an_upload_left_processing_by_a_dead_process_is_resumed_once_its_claim_l
     assert resumed.status_code == 201
     assert (resumed.json()["upload_id"], resumed.json()["created"], resumed.json()["state"]) == (
         str(upload_id), 27, "complete")
+
+
+def test_rosters_that_do_not_read_cleanly_are_refused_whole_naming_the_line(enrollment):
+    """Shift-JIS or Big5 read as GBK enrolled garbled names; a bogus charset was
+    ignored; a file without line breaks was a 500. Each is a 4xx now, nothing enrolled."""
+    operator = enrollment.client("enrollment", "base_operator", base="B001")
+    header = ["full_name", "id_number", "mobile", "level", "education_tier", "education_status",
+              "related_work_months", "sector"]
+    row = ["佐藤花子", applicants.id_number(), "13800138000", "L4", "bachelor", "graduated", "24", "power"]
+    for body, content_type in ((csv_bytes([header, row, row], "shift_jis"), "text/csv"),
+                               (csv_bytes([header, [c.replace("佐藤花子", "陳美玲") for c in row]], "big5"), "text/csv"),
+                               (csv_bytes([header, row]), "text/csv; charset=bogus"),
+                               (",".join(header).encode() + b"\r\n" + b"x" * 300_000, "text/csv")):
+        refused = upload(operator, body, content_type)
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert "file" in refused.json()["errors"]
+    declared = upload(operator, csv_bytes([header, [c.replace("佐藤花子", "陳美玲") for c in row]], "big5"),
+                      "text/csv; charset=big5")
+    assert declared.status_code == 201, declared.text
+    assert declared.json()["created"] == 1
+    listed = operator.get("/enrollment/enrollments").json()["items"]
+    assert [e["full_name"] for e in listed] == ["陳美玲"]  # the refused files enrolled no one

@@ -38,7 +38,7 @@ def test_billing_dead_letters_a_second_order_for_an_enrollment_and_goes_on(servi
     assert "IntegrityError" in headers["x-cea-error-type"] + headers["x-cea-error"]
     clerk = services.client("billing", "finance_clerk")
     orders = clerk.get(f"/billing/enrollments/{first.data['enrollment_id']}/orders")
-    assert orders.status_code == 200 and len(orders.json()["orders"]) == 1
+    assert orders.status_code == 200 and len(orders.json()["items"]) == 1
 
 
 def test_learning_dead_letters_a_second_account_for_an_enrollment_and_goes_on(services, bus):

@@ -24,6 +24,7 @@ SERVICE_CLASSES = {
 
 # What the services need besides the broker and database, for tests.
 TEST_SETTINGS = {
+    "PROFILE": "development",  # the broker is the local guest
     "ID_HASH_KEY": "test-id-hash-key",
     "RETRY_DELAYS_SECONDS": "0.2,0.4,0.8",
     "DEFER_MAX_ATTEMPTS": "20",

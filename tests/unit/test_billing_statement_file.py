@@ -4,9 +4,18 @@ from pathlib import Path
 
 import pytest
 
-from services.billing.domain.statement import (InvalidLine, Line, UnreadableStatement, parse_amount,
-                                               read)
+from services.billing.domain import statement
+from services.billing.domain.statement import InvalidLine, Line, UnreadableStatement, parse_amount
 from shared.calendar import PROGRAM_TZ
+from shared.uploads import from_bytes
+
+
+def read(raw: bytes, charset=None):
+    """(encoding, lines) as the import reads them: checked whole, then in chunks."""
+    checked = statement.read(from_bytes(raw), charset)
+    lines = [line for chunk in checked.chunks(2) for line in chunk]
+    assert checked.lines == len(lines)
+    return checked.encoding, lines
 
 SAMPLE = Path(__file__).resolve().parents[2] / "services/billing/samples/statement-sample.csv"
 
@@ -84,3 +93,23 @@ def test_the_shipped_sample_reads_in_full():
     encoding, lines = read(SAMPLE.read_bytes())
     assert encoding == "utf-8" and len(lines) >= 8
     assert sum(isinstance(line, InvalidLine) for line in lines) == 1
+
+
+def test_a_file_without_line_breaks_is_unreadable_naming_the_line_not_a_crash():
+    with pytest.raises(UnreadableStatement, match="line 2 is not CSV"):
+        read(CSV.splitlines()[0].encode() + b"\n" + b"9" * 300_000)
+
+
+def test_amounts_past_any_bank_transfer_and_nul_cells_are_invalid_lines():
+    header = CSV.splitlines()[0]
+    _, lines = read(f"{header}\n2026-11-20,10:00:00,R1,{10**20},张三,1,张三—碳排放管理员\n"
+                    f"2026-11-20,10:00:00,R2,3900,张\x00三,1,x\n".encode())
+    assert [type(line) for line in lines] == [InvalidLine, InvalidLine]
+    assert "larger than any bank transfer" in lines[0].reason and "NUL" in lines[1].reason
+
+
+def test_another_cjk_encoding_is_refused_and_a_declared_one_honoured():
+    with pytest.raises(UnreadableStatement, match="another encoding"):
+        read(CSV.replace("张三", "陳美玲").replace("李四", "張三豐").encode("big5", errors="replace"))
+    with pytest.raises(UnreadableStatement, match="bogus"):
+        read(CSV.encode(), "bogus")

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.certificate import domain, signing, verify_file
+from shared.settings import CannotStart
 
 CERTIFICATE = SimpleNamespace(
     certificate_id=uuid.UUID("0b8e4c1e-8d52-4a55-9a1c-2f5a0c1b7e01"),
@@ -89,7 +90,7 @@ def test_the_signer_is_loaded_from_config_with_retired_public_keys(tmp_path):
     signer = signing.load_signer({"SIGNING_KEY_FILE": str(tmp_path / "signing.pem"), "SIGNING_KEY_ID": "k2",
                                   "RETIRED_PUBLIC_KEYS": f"k1={tmp_path / 'old.pem'}"})
     assert [k["kid"] for k in signer.key_set()["keys"]] == ["k2", "k1"]
-    with pytest.raises(RuntimeError, match="signing key"):
+    with pytest.raises(CannotStart, match="signing key"):
         signing.load_signer({"SIGNING_KEY_FILE": str(tmp_path / "absent.pem"), "SIGNING_KEY_ID": "k2"})
 
 

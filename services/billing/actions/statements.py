@@ -1,6 +1,7 @@
 """Bank statement import: every line ends in one state, in bulk.
 
-Built for 100,000 lines in one upload: the file is read once, then handled in
+Built for 100,000 lines in one upload: the body is spooled to a temporary file
+and read from there (never held whole), checked whole first, then handled in
 chunks, each in its own short transaction with a handful of statements whatever
 its size — one query for the references already imported, one for the candidate
 orders of the chunk's names (locked on PostgreSQL), bulk inserts for payments,
@@ -9,13 +10,13 @@ probes) get their turn and no write lock is held.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.errors import NotFound
@@ -30,32 +31,37 @@ from .payments import pay
 
 CHANNEL = "bank_transfer"
 CHUNK = 2000
+# 100,000 lines of about 150 bytes (Chinese names and remarks), with room to spare.
+MAX_BYTES = 32 * 1024 * 1024
+CLAIM = timedelta(minutes=5)  # an import that has not written for this long has stopped
 
 
-def import_statement(db, raw: bytes, *, charset, filename, principal, now,
+def import_statement(db, upload, *, charset, filename, principal, now,
                      pause=lambda: None) -> tuple[dict, bool]:
-    """(the import, whether it is new). The same file again, once its import is
-    complete, answers that import: a repeat (a lost response) records nothing."""
-    digest = hashlib.sha256(raw).hexdigest()
+    """(the import, whether it is new). Read the whole file first (unreadable: 4xx,
+    nothing recorded), then record it chunk by chunk. An import that stops half-way
+    stays `importing` with the lines recorded so far, and the same file uploaded
+    again resumes it; once complete, the same file again answers that import (a
+    repeat, or a lost response, records nothing)."""
     with db.read() as session:
-        for earlier in session.scalars(select(Statement).where(Statement.content_sha256 == digest)
-                                       .order_by(Statement.uploaded_at)):
-            if sum(json.loads(earlier.counts).values()) == earlier.line_count:
-                return statement_view(session, earlier.statement_id), False
-    encoding, lines = domain.statement.read(raw, charset)
-    statement_id = uuid.uuid4()
+        earlier = session.scalars(select(Statement.statement_id).where(
+            Statement.content_sha256 == upload.sha256, Statement.state == "complete")
+            .order_by(Statement.uploaded_at)).first()
+        if earlier is not None:
+            return statement_view(session, earlier), False
+    statement_file = domain.statement.read(upload, charset)
     with db.transaction() as tx:
-        tx.session.add(Statement(statement_id=statement_id, filename=filename or "statement.csv",
-                                 encoding=encoding, uploaded_by=principal.subject or principal.role,
-                                 uploaded_at=now, line_count=len(lines), counts="{}",
-                                 content_sha256=digest))
-    counts = Counter()
-    for start in range(0, len(lines), CHUNK):
+        statement_id, done = _claim(tx, upload.sha256, statement_file, filename, principal, now)
+    for chunk in statement_file.chunks(CHUNK):
+        chunk = [line for line in chunk if line.number > done]
+        if not chunk:
+            continue
         pause()
         for attempt in (1, 2):
             try:
                 with db.transaction() as tx:
-                    counts.update(_import_chunk(tx, statement_id, lines[start:start + CHUNK], now))
+                    _import_chunk(tx, statement_id, chunk, now)
+                    tx.session.get(Statement, statement_id).claimed_until = now + CLAIM
                 break
             except IntegrityError:
                 # The same lines committed meanwhile by a concurrent import of the
@@ -63,12 +69,42 @@ def import_statement(db, raw: bytes, *, charset, filename, principal, now,
                 if attempt == 2:
                     raise
     with db.transaction() as tx:
-        tx.session.get(Statement, statement_id).counts = json.dumps(counts)
-    return {"statement_id": statement_id, "filename": filename, "encoding": encoding,
-            "lines": len(lines), "counts": dict(counts), "uploaded_at": now}, True
+        statement = tx.session.get(Statement, statement_id)
+        statement.counts = json.dumps(_counts(tx.session, statement_id))
+        statement.state, statement.claimed_until = "complete", None
+    with db.read() as session:
+        return statement_view(session, statement_id), True
 
 
-def _import_chunk(tx, statement_id, chunk: list, now) -> Counter:
+def _claim(tx, digest, statement_file, filename, principal, now) -> tuple:
+    """(statement id, last line already recorded): a new statement, or the stopped
+    import of this same file, resumed."""
+    # One still being imported (its claim is live) is left alone: this upload is
+    # a statement of its own, whose lines come out as duplicates of that one's.
+    stopped = tx.session.scalars(select(Statement).where(
+        Statement.content_sha256 == digest, Statement.state == "importing",
+        Statement.claimed_until <= now)
+        .order_by(Statement.uploaded_at).with_for_update()).first()
+    if stopped is not None:
+        stopped.claimed_until = now + CLAIM
+        done = tx.session.scalar(select(func.max(StatementLine.line_number))
+                                 .where(StatementLine.statement_id == stopped.statement_id)) or 0
+        return stopped.statement_id, done
+    statement_id = uuid.uuid4()
+    tx.session.add(Statement(statement_id=statement_id, filename=filename or "statement.csv",
+                             encoding=statement_file.encoding, uploaded_by=principal.subject or principal.role,
+                             uploaded_at=now, line_count=statement_file.lines, counts="{}",
+                             state="importing", content_sha256=digest, claimed_until=now + CLAIM))
+    return statement_id, 0
+
+
+def _counts(session, statement_id) -> dict:
+    return dict(session.execute(select(StatementLine.state, func.count())
+                                .where(StatementLine.statement_id == statement_id)
+                                .group_by(StatementLine.state)).all())
+
+
+def _import_chunk(tx, statement_id, chunk: list, now) -> None:
     session = tx.session
     valid = [line for line in chunk if isinstance(line, Line)]
     seen = set(session.scalars(select(Payment.reference).where(
@@ -119,7 +155,6 @@ def _import_chunk(tx, statement_id, chunk: list, now) -> Counter:
             if r["state"] not in ("duplicate", "invalid"):
                 r["payment_id"] = ids[r["reference"]]
     session.execute(insert(StatementLine.__table__), results)
-    return Counter(r["state"] for r in results)
 
 
 @dataclass
@@ -193,9 +228,10 @@ def statement_view(session, statement_id) -> dict:
     s = session.get(Statement, statement_id)
     if s is None:
         raise NotFound(f"no statement {statement_id}")
+    counts = json.loads(s.counts) if s.state == "complete" else _counts(session, statement_id)
     return {"statement_id": s.statement_id, "filename": s.filename, "encoding": s.encoding,
-            "lines": s.line_count, "counts": json.loads(s.counts), "uploaded_at": s.uploaded_at,
-            "uploaded_by": s.uploaded_by}
+            "lines": s.line_count, "counts": counts, "uploaded_at": s.uploaded_at,
+            "uploaded_by": s.uploaded_by, "state": s.state}
 
 
 def statement_lines(session, statement_id, query: dict) -> dict:

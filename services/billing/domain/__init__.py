@@ -72,7 +72,8 @@ def signature_valid(secret: bytes, raw_body: bytes, presented: str) -> bool:
     presented = (presented or "").strip()
     if presented.startswith("sha256="):
         presented = presented[len("sha256="):]
-    return hmac.compare_digest(expected, presented.lower())
+    # compare_digest refuses non-ASCII str (a TypeError): compare bytes instead.
+    return hmac.compare_digest(expected.encode(), presented.lower().encode("utf-8", "replace"))
 
 
 def format_yuan(fen: int) -> str:

@@ -1,7 +1,8 @@
 """Reading the bank's statement CSV (docs/bank-statement.md), pure.
 
-Bytes in UTF-8 (with or without BOM) or GBK (read as GB 18030, its superset);
-rows before the header are the bank's preamble and skipped. Every data row
+Bytes in UTF-8 (with or without BOM) or GBK (read as GB 18030, its superset), or
+a declared charset (`shared/uploads.py`); rows before the header are the bank's
+preamble and skipped. Every data row
 becomes a `Line` or an `InvalidLine` with the reason: a bad row never stops the
 others.
 """
@@ -18,7 +19,8 @@ from decimal import Decimal, InvalidOperation
 
 from shared.calendar import PROGRAM_TZ
 from shared.errors import InvalidInput
-from shared.uploads import NotText, decode_text
+from shared.uploads import NotText, Upload, detect_encoding
+from shared.web.screening import text_problem
 
 # Each column by its accepted headers (Chinese as banks export them, or English).
 COLUMNS = {
@@ -33,6 +35,7 @@ COLUMNS = {
 REQUIRED = ("date", "amount", "remark")
 PREAMBLE_ROWS = 20  # how far down the header may be
 MAX_REFERENCE = 64
+MAX_LINE_FEN = 10**15  # no bank transfer is larger; past it a database column overflows
 
 
 class UnreadableStatement(InvalidInput):
@@ -58,25 +61,59 @@ class InvalidLine:
     reference: str | None = None
 
 
-def decode(raw: bytes, charset: str | None = None) -> tuple[str, str]:
-    """The text and the encoding it was read in: a declared charset, else UTF-8, else GBK."""
+@dataclass
+class StatementFile:
+    """A readable statement: its encoding, where its header is, how many data lines
+    it has. The lines are read again from the upload, a chunk at a time."""
+    upload: Upload
+    encoding: str
+    header_at: int
+    columns: dict
+    lines: int
+
+    def chunks(self, size: int):
+        rows = _reader(self.upload, self.encoding)
+        for _ in range(self.header_at):
+            next(rows)
+        chunk = []
+        for number, row in _data_rows(rows, self.header_at):
+            chunk.append(parse_row(number, row, self.columns))
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+
+def read(upload: Upload, charset: str | None = None) -> StatementFile:
+    """Check the whole file (encoding, header, every row readable as CSV) and count
+    its lines; UnreadableStatement, naming the line, when it cannot be imported."""
     try:
-        return decode_text(raw, charset)
+        encoding = detect_encoding(upload, charset)
     except NotText as exc:
-        raise UnreadableStatement(str(exc)) from None
-
-
-def read(raw: bytes, charset: str | None = None) -> tuple[str, list]:
-    """(encoding, [Line | InvalidLine ...]) in file order."""
-    text, encoding = decode(raw, charset)
-    rows = csv.reader(io.StringIO(text, newline=""))
+        raise UnreadableStatement(str(exc), errors={"file": [str(exc)]}) from None
+    rows = _reader(upload, encoding)
     header_at, columns = _find_header(rows)
-    out = []
+    count = sum(1 for _ in _data_rows(rows, header_at))
+    return StatementFile(upload, encoding, header_at, columns, count)
+
+
+def _reader(upload: Upload, encoding: str):
+    reader = csv.reader(upload.text(encoding))
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field past csv's limit: a file with no line breaks
+            raise UnreadableStatement(f"line {reader.line_num} is not CSV: {exc}",
+                                      errors={"file": [f"line {reader.line_num}: {exc}"]}) from None
+
+
+def _data_rows(rows, header_at: int):
     for number, row in enumerate(rows, start=header_at + 1):
-        if not any(cell.strip() for cell in row):
-            continue  # blank lines (and the bank's blank trailer) say nothing
-        out.append(parse_row(number, row, columns))
-    return encoding, out
+        if any(cell.strip() for cell in row):  # blank lines (and the bank's blank trailer) say nothing
+            yield number, row
 
 
 def _find_header(rows) -> tuple[int, dict]:
@@ -107,6 +144,8 @@ def parse_row(number: int, row: list[str], columns: dict) -> Line | InvalidLine:
         return InvalidLine(number, f"the reference is longer than {MAX_REFERENCE} characters")
     if len(row) <= max(columns[c] for c in REQUIRED):
         return InvalidLine(number, f"only {len(row)} columns", reference or None)
+    if any(text_problem(cell) for cell in row):
+        return InvalidLine(number, "a cell contains a NUL character", None)
     try:
         amount_fen = parse_amount(cell("amount"))
         paid_at = parse_moment(cell("date"), cell("time"))
@@ -144,6 +183,8 @@ def parse_amount(text: str) -> int:
         raise ValueError(f"amount {text!r} is not a number") from None
     if fen <= 0:
         raise ValueError("the amount is zero")
+    if fen > MAX_LINE_FEN:
+        raise ValueError(f"amount {text[:30]!r} is larger than any bank transfer")
     return fen
 
 
