@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: venv keys run stop status demo test test-unit bench token queues dead-letters replay discard trace catalog migration infra verify-certificate
+.PHONY: chaos chaos-smoke venv keys run stop status demo test test-unit bench token queues dead-letters replay discard trace catalog migration infra verify-certificate
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ test: venv infra          ## unit, integration, reliability and end-to-end tests
 
 test-unit: venv
 	$(PY) -m pytest tests/unit
+
+chaos: venv infra        ## faults under load, invariants checked: make chaos [CHAOS_LEARNERS=200] [CHAOS_ONLY=1,2]
+	$(PY) -m tests.chaos --learners $(or $(CHAOS_LEARNERS),200) $(if $(CHAOS_ONLY),--only $(CHAOS_ONLY))
+
+chaos-smoke: venv infra  ## the CI part of make chaos: scenarios 1, 2, 3a, 3b, 5a, 5b with 30 learners
+	$(PY) -m tests.chaos --smoke --learners $(or $(CHAOS_LEARNERS),30)
 
 bench: venv infra         ## figures and ratios, also written to var/bench.json
 	$(PY) -m tests.bench $(BENCH_ARGS)
