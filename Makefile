@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 LOCKS  := requirements.lock requirements-dev.lock
 STAMP  := $(VENV)/.installed-$(shell cat $(LOCKS) | cksum | cut -d' ' -f1)
 
-.PHONY: venv keys run stop status demo test test-unit bench token admin queues dead-letters replay discard trace catalog migration infra verify-certificate load-bank
+.PHONY: chaos chaos-smoke venv keys run stop status demo test test-unit bench token admin queues dead-letters replay discard trace catalog migration infra verify-certificate load-bank
 
 # The runtime lock (what the image installs) and the test/development lock, each pinning
 # every transitive package: installed without resolving, then checked to be complete.
@@ -42,6 +42,12 @@ test: venv infra          ## unit, integration, reliability, end-to-end and API 
 
 test-unit: venv
 	$(PY) -m pytest tests/unit
+
+chaos: venv infra        ## faults under load, invariants checked: make chaos [CHAOS_LEARNERS=200] [CHAOS_ONLY=1,2]
+	$(PY) -m tests.chaos --learners $(or $(CHAOS_LEARNERS),200) $(if $(CHAOS_ONLY),--only $(CHAOS_ONLY))
+
+chaos-smoke: venv infra  ## the CI part of make chaos: scenarios 1, 2, 3a, 3b, 5a, 5b with 30 learners
+	$(PY) -m tests.chaos --smoke --learners $(or $(CHAOS_LEARNERS),30)
 
 bench: venv infra         ## figures and ratios, also written to var/bench.json
 	$(PY) -m tests.bench $(BENCH_ARGS)

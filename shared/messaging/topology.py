@@ -30,10 +30,32 @@ def retry_queue(service: str, delay_ms: int) -> str:
     return f"{service}.retry.{delay_ms}ms"
 
 
+# On a cluster, a message that keeps killing its consumer (redelivered this many
+# times) goes to the dead-letter queue instead of crash-looping the service forever.
+DELIVERY_LIMIT = 50
+
+
+def quorum() -> bool:
+    return os.environ.get("CEA_QUEUE_TYPE", "classic") == "quorum"
+
+
 def queue_arguments() -> dict:
-    """`CEA_QUEUE_TYPE=quorum` on a RabbitMQ cluster; classic on one node."""
-    kind = os.environ.get("CEA_QUEUE_TYPE", "classic")
-    return {"x-queue-type": kind}
+    """`CEA_QUEUE_TYPE=quorum` on a RabbitMQ cluster (replicated, Raft); classic on one node."""
+    return {"x-queue-type": "quorum" if quorum() else "classic"}
+
+
+def _dead_letter_to(queue: str) -> dict:
+    """Quorum queues dead-letter at-least-once (never lost when a node fails midway);
+    that strategy needs overflow=reject-publish."""
+    return {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue,
+            "x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
+
+
+def service_queue_arguments(service: str) -> dict:
+    args = queue_arguments()
+    if quorum():
+        args.update(_dead_letter_to(dead_letter_queue(service)), **{"x-delivery-limit": DELIVERY_LIMIT})
+    return args
 
 
 def consumers() -> dict[str, set[str]]:
@@ -51,7 +73,7 @@ def declare_exchange(channel) -> None:
 
 def declare_service_queue(channel, service: str, types) -> None:
     channel.queue_declare(service_queue(service), durable=True, auto_delete=False,
-                          arguments=queue_arguments())
+                          arguments=service_queue_arguments(service))
     for type_ in sorted(types):
         channel.queue_bind(service_queue(service), EXCHANGE, routing_key=type_)
 
@@ -65,10 +87,9 @@ def declare_consumer_queues(channel) -> None:
 
 def declare_retry_and_dead_letter(channel, service: str, delays_ms) -> None:
     for delay in delays_ms:
+        back = _dead_letter_to(service_queue(service)) if quorum() else {
+            "x-dead-letter-exchange": "", "x-dead-letter-routing-key": service_queue(service)}
         channel.queue_declare(retry_queue(service, delay), durable=True, auto_delete=False,
-                              arguments={**queue_arguments(),
-                                         "x-message-ttl": int(delay),
-                                         "x-dead-letter-exchange": "",
-                                         "x-dead-letter-routing-key": service_queue(service)})
+                              arguments={**queue_arguments(), "x-message-ttl": int(delay), **back})
     channel.queue_declare(dead_letter_queue(service), durable=True, auto_delete=False,
                           arguments=queue_arguments())
