@@ -114,23 +114,30 @@ TRUSTED_PROXY_HOPS = Setting("TRUSTED_PROXY_HOPS", "CEA_TRUSTED_PROXY_HOPS", che
                              optional=True)
 
 
-def _token_keys(config: dict, profile: str) -> list[str]:
+def _token_keys(config: dict, profile: str, issues_tokens: bool = False) -> list[str]:
+    """Something must verify bearer tokens: identity's published keys (JWKS_URL), the
+    issuer's own key ring (identity), or public key files (development tokens)."""
     if config.get("JWT_PUBLIC_KEY"):
+        return []
+    jwks_url = str(config.get("JWKS_URL") or "").strip()
+    if jwks_url and urlsplit(jwks_url).scheme not in ("http", "https"):
+        return [f"JWKS_URL (JWKS_URL) must be an http(s) URL, not {jwks_url!r}"]
+    if jwks_url or issues_tokens:  # key files, if any, add development tokens
         return []
     value = str(config.get("JWT_PUBLIC_KEY_FILE") or "").strip()
     if not value:
-        return ["JWT_PUBLIC_KEY_FILE is missing (set JWT_PUBLIC_KEY_FILE to the public keys that "
-                "verify bearer tokens)"]
+        return ["JWT_PUBLIC_KEY_FILE is missing (set JWKS_URL to identity's published keys, or "
+                "JWT_PUBLIC_KEY_FILE to the public keys that verify bearer tokens)"]
     why = _key_files(value)
     return [f"JWT_PUBLIC_KEY_FILE (JWT_PUBLIC_KEY_FILE) {why}"] if why else []
 
 
-def problems(settings, config: dict) -> tuple[str, list[str]]:
+def problems(settings, config: dict, issues_tokens: bool = False) -> tuple[str, list[str]]:
     """(profile, every problem of these settings in this config)."""
     profile = str(config.get("PROFILE") or PRODUCTION).strip().lower()
     found = [] if profile in PROFILES else [
         f"PROFILE (CEA_PROFILE) must be {' or '.join(PROFILES)}, not {profile!r}"]
-    found += _token_keys(config, profile)
+    found += _token_keys(config, profile, issues_tokens)
     for setting in settings:
         found += setting.problems(config, profile)
     return profile, found
@@ -151,7 +158,8 @@ class Settings(SharedExtension):
             bound._checked = True
             common = (AMQP_URI, DATABASE_URL, TRUSTED_PROXY_HOPS)
             own = tuple(getattr(container.service_cls, "required_settings", ()))
-            bound.profile, bound.found = problems(common + own, container.config)
+            bound.profile, bound.found = problems(common + own, container.config,
+                                                  getattr(container.service_cls, "issues_tokens", False))
             bound.announce(container.service_name)
         return bound
 

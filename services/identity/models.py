@@ -11,9 +11,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.persistence.tables import add_messaging_tables
 from shared.persistence.types import BigId, UtcDateTime
+from shared.web.idempotency import add_idempotency_table
+from shared.web.ratelimit import add_rate_limit_table
 
 metadata = MetaData()
 add_messaging_tables(metadata)
+add_idempotency_table(metadata)  # kept answers of creating POSTs (shared/web/idempotency.py)
+add_rate_limit_table(metadata)  # the login endpoints' counters, shared by replicas
 
 
 class Model(DeclarativeBase):

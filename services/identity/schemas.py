@@ -2,6 +2,8 @@
 back (an initial password or a code travels only in its notice)."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared.web.pagination import PageQuery, page_of
+
 from .domain.accounts import STAFF_ROLES
 from .domain.passwords import MAX_LENGTH
 
@@ -127,21 +129,15 @@ class StaffAccount(Schema):
     grants = fields.List(fields.Nested(Grant))
 
 
-class Page(Schema):
-    limit = fields.Int(load_default=100, validate=validate.Range(1, 500))
-    offset = fields.Int(load_default=0, validate=validate.Range(0, 1_000_000))
-
-
-class StaffQuery(Page):
+class StaffQuery(PageQuery):
     base_code = _text(32)
     role = fields.Str(validate=validate.OneOf(STAFF_ROLES))
 
 
-class StaffList(Schema):
-    items = fields.List(fields.Nested(StaffAccount))
+StaffList = page_of(StaffAccount, "StaffList")
 
 
-class NoticeQuery(Page):
+class NoticeQuery(PageQuery):
     learner_id = fields.UUID()
     enrollment_id = fields.UUID()
     base_code = _text(32)
@@ -168,11 +164,10 @@ class Notice(Schema):
     text = fields.Str(metadata={"description": "Only in one's own notices; a password or code shows as ******."})
 
 
-class NoticeList(Schema):
-    items = fields.List(fields.Nested(Notice))
+NoticeList = page_of(Notice, "NoticeList")
 
 
-class AuditQuery(Page):
+class AuditQuery(PageQuery):
     account_id = fields.UUID()
     kind = _text(40)
     client = _text(64)
@@ -189,8 +184,7 @@ class AuditEntry(Schema):
     detail = fields.Str(allow_none=True)
 
 
-class AuditList(Schema):
-    items = fields.List(fields.Nested(AuditEntry))
+AuditList = page_of(AuditEntry, "AuditList")
 
 
 class Jwks(Schema):

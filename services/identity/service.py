@@ -10,10 +10,12 @@ from datetime import timedelta
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 
+from shared import settings
 from shared.calendar import utcnow
 from shared.contracts import billing, certificate, enrollment, exam, learning
 from shared.service import ServiceBase, api, event_handler, periodic
 from shared.tokens import InvalidToken
+from shared.web.pagination import page
 from shared.web.problems import Unauthenticated
 from shared.web.server import ApiServer
 
@@ -26,7 +28,10 @@ from .keyring import KeyRing
 
 log = logging.getLogger(__name__)
 STAFF = ("base_operator", "finance_clerk", "examiner", "admin", "operator")
-EVERYONE = STAFF + ("learner",)
+# Who reads their own login and notices: everyone but the operator (SRE) role, which
+# reads no person's data (docs/api-conventions.md); it still changes its password and
+# sets up its second factor with its token.
+EVERYONE = tuple(r for r in STAFF if r != "operator") + ("learner",)
 LOGIN_LIMIT = ("LOGIN_RATE_LIMIT", "60/minute")
 
 
@@ -42,6 +47,18 @@ class ClientAddress(DependencyProvider):
 class IdentityService(ServiceBase):
     name = "identity"
     config = Config()
+    required_settings = (
+        settings.ID_HASH_KEY,
+        settings.Setting("LOGIN_RATE_LIMIT", "IDENTITY_LOGIN_RATE_LIMIT", check=settings.rate, optional=True),
+        settings.Setting("SMTP_PASSWORD", "IDENTITY_SMTP_PASSWORD", secret=True, optional=True),
+        settings.Setting("SMS_HTTP_TOKEN", "IDENTITY_SMS_HTTP_TOKEN", secret=True, optional=True),
+        *(settings.Setting(key, f"IDENTITY_{key}", check=settings.whole_number(low, high), optional=True)
+          for key, low, high in (("ACCESS_TOKEN_SECONDS", 60, 86400),
+                                 ("REFRESH_TOKEN_STAFF_SECONDS", 300, 31 * 86400),
+                                 ("REFRESH_TOKEN_LEARNER_SECONDS", 300, 366 * 86400),
+                                 ("SESSION_MAX_SECONDS", 300, 366 * 86400),
+                                 ("SMTP_PORT", 1, 65535))))
+    issues_tokens = True  # its own key ring verifies its tokens: no public key file needed
     keys = KeyRing()
     hasher = Credentials()
     channels = Channels()
@@ -175,7 +192,7 @@ class IdentityService(ServiceBase):
     # -- sessions ------------------------------------------------------------------
 
     @api("POST", "/identity/sessions", public=True, request=schemas.Login, response=schemas.Session,
-         status=201, rate_limit=LOGIN_LIMIT)
+         status=201, rate_limit=LOGIN_LIMIT, idempotent=False)
     def log_in(self, request, body):
         """Log in with a login name (a learner's ID number, or a staff name) and password
         (and the second factor's code). A login that must first change its password or
@@ -184,7 +201,7 @@ class IdentityService(ServiceBase):
                              utcnow(), self.lifetimes())
 
     @api("POST", "/identity/sessions/refresh", public=True, request=schemas.RefreshRequest,
-         response=schemas.Session, status=201, rate_limit=LOGIN_LIMIT)
+         response=schemas.Session, status=201, rate_limit=LOGIN_LIMIT, idempotent=False)
     def refresh(self, request, body):
         """Spend a refresh token for a new access token and the next refresh token.
         A refresh token spent before revokes every session of its family."""
@@ -222,7 +239,7 @@ class IdentityService(ServiceBase):
                                self.client_of(request), utcnow())
         return 204, None
 
-    @api("POST", "/identity/me/totp", public=True, response=schemas.TotpSetup, status=201)
+    @api("POST", "/identity/me/totp", public=True, response=schemas.TotpSetup, status=201, idempotent=False)
     def start_totp(self, request):
         """Start setting up the second factor (staff; a bearer or setup token): the
         secret for an authenticator app. It applies once confirmed with a code."""
@@ -243,11 +260,11 @@ class IdentityService(ServiceBase):
             try:
                 own = {"learner_id": uuid.UUID(principal.subject)}
             except ValueError:
-                return {"items": []}
+                return page([], 0, query)
         else:
             own = {"account_id": self.holder(request)["acct"]}
         with self.db.read() as session:
-            return {"items": notices.listing(session, principal, query, own=own)}
+            return notices.listing(session, principal, query, own=own)
 
     # -- password reset ----------------------------------------------------------------
 
@@ -272,18 +289,20 @@ class IdentityService(ServiceBase):
          status=201)
     def create_staff(self, request, principal, body):
         """Create a staff account with its role (a base operator bound to one base); its
-        initial password goes to the given e-mail (else mobile) as a notice."""
+        initial password goes to the given e-mail (else mobile) as a notice. The same
+        request again answers the account (200); a taken login name otherwise: 409
+        (`account_id`)."""
         with self.db.transaction() as tx:
-            account = staff.create_staff(tx, body, principal.subject, utcnow())
+            account, new = staff.create_staff(tx, body, principal.subject, utcnow())
         with self.db.read() as session:
-            return staff.view(session, staff.visible(session, account.account_id, principal))
+            return (201 if new else 200), staff.view(session, staff.visible(session, account.account_id, principal))
 
     @api("GET", "/identity/staff", roles=("admin", "base_operator"), query=schemas.StaffQuery,
          response=schemas.StaffList)
     def list_staff(self, request, principal, query):
         """Staff accounts; a base operator sees only its own base's operators."""
         with self.db.read() as session:
-            return {"items": staff.listing(session, principal, query)}
+            return staff.listing(session, principal, query)
 
     @api("GET", "/identity/staff/<uuid:account_id>", roles=("admin", "base_operator"),
          response=schemas.StaffAccount)
@@ -317,11 +336,11 @@ class IdentityService(ServiceBase):
     def list_notices(self, request, principal, query):
         """Notices and their delivery state; a base operator sees its own base's learners'."""
         with self.db.read() as session:
-            return {"items": notices.listing(session, principal, query)}
+            return notices.listing(session, principal, query)
 
     @api("GET", "/identity/audit", roles=("admin",), query=schemas.AuditQuery, response=schemas.AuditList)
     def list_audit(self, request, principal, query):
         """The audit trail: logins, failures, locks, password changes, grants, newest first."""
         with self.db.read() as session:
-            return {"items": audit.listing(session, query)}
+            return audit.listing(session, query)
 

@@ -74,7 +74,7 @@ def test_payment_opens_a_login_whose_initial_password_only_changes_it(identity, 
     # The same payment delivered again, and a second paid enrollment (another base entered
     # another mobile): no second login, no second password, and the login keeps its mobile.
     bus.publish(learner.paid)
-    again = enrolled(learner.id_number, mobile(), base_code="B002", level="L3")
+    again = enrolled(learner.id_number, mobile(), base_code="B002", level="L3", learner_id=learner.learner_id)
     bus.publish(again)
     bus.publish(events.paid(again, amount_fen=490000))
     sink.expect("identity.notice-delivered", where=lambda e: e.data["kind"] == "payment-received"

@@ -22,11 +22,14 @@ def mobile() -> str:
     return f"139{random.randrange(10 ** 8):08d}"
 
 
-def enrolled(number: str, phone: str | None, base_code: str = "B001", full_name: str = "张三", level: str = "L4"):
+def enrolled(number: str, phone: str | None, base_code: str = "B001", full_name: str = "张三", level: str = "L4",
+             learner_id=None):
+    """A new learner's enrollment (enrollment gives new people a random id), or a known
+    learner's next one (`learner_id`: enrollment found them by the keyed hash)."""
     digest = ids.keyed_hash(number, ID_KEY)
     enrollment_id = uuid.uuid4()
     return new_event(Enrolled, {
-        "enrollment_id": enrollment_id, "learner_id": ids.learner_id_for(digest), "level": level,
+        "enrollment_id": enrollment_id, "learner_id": learner_id or uuid.uuid4(), "level": level,
         "full_name": full_name, "id_number_hash": digest, "id_number_masked": ids.mask(number),
         "base_code": base_code, "base_name": "江西碳排放培训基地", "enrolled_on": date.today(),
         "enrolled_at": datetime.now(timezone.utc), "mobile": phone}, correlation_id=enrollment_id)

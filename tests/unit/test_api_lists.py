@@ -11,7 +11,9 @@ PAGE = {"items", "total", "limit", "offset"}
 PARTS = {"TrainingBase": {"history"}, "Enrollment": {"history"}, "BulkUpload": {"results"},
          "Invoices": {"invoices"}, "Account": {"courses", "extensions"}, "Catalog": {"courses"},
          "BankQuestion": {"options"}, "QuestionRevisions": {"revisions"}, "CandidatePaper": {"questions"},
-         "KeySet": {"keys"}, "Verification": {"history"}}
+         "KeySet": {"keys"}, "Verification": {"history"},
+         # identity: the JWKS format (RFC 7517), a staff account's grants, a login's own parts
+         "Jwks": {"keys"}, "StaffAccount": {"grants"}, "Me": {"verified_channels"}, "Session": {"setup"}}
 
 
 def _responses(name):

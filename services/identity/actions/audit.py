@@ -7,6 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from shared.web.pagination import fetch_page, page
+
 from ..models import AuditEntry
 
 
@@ -18,9 +20,10 @@ def record(session, kind: str, now: datetime, *, account_id: uuid.UUID | None = 
                            detail=detail and detail[:500]))
 
 
-def listing(session, query: dict) -> list[AuditEntry]:
+def listing(session, query: dict) -> dict:
     stmt = select(AuditEntry).order_by(AuditEntry.entry_id.desc())
     for name in ("account_id", "kind", "client"):
         if query.get(name) is not None:
             stmt = stmt.where(getattr(AuditEntry, name) == query[name])
-    return session.scalars(stmt.limit(query.get("limit", 100)).offset(query.get("offset", 0))).all()
+    rows, total = fetch_page(session, stmt, query)
+    return page(rows, total, query)

@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 
 from shared.contracts import identity as events
 from shared.errors import NotFound
+from shared.web.pagination import fetch_page, page
 
 from ..domain import notices as rules
 from ..models import Account, Learner, Notice, PasswordReset
@@ -132,7 +133,7 @@ def _emit_undeliverable(tx, notice: Notice, now: datetime) -> None:
 
 # -- who sees what ----------------------------------------------------------------------
 
-def listing(session, principal, query: dict, own: dict | None = None) -> list[dict]:
+def listing(session, principal, query: dict, own: dict | None = None) -> dict:
     """Administrators see every notice; a base operator those of its own base's
     learners; anyone their own (`own`: {"learner_id": ...} or {"account_id": ...})."""
     stmt = select(Notice).order_by(Notice.created_at.desc(), Notice.notice_id)
@@ -143,8 +144,8 @@ def listing(session, principal, query: dict, own: dict | None = None) -> list[di
     for name in ("learner_id", "enrollment_id", "state", "kind", "base_code"):
         if query.get(name) is not None:
             stmt = stmt.where(getattr(Notice, name) == query[name])
-    rows = session.scalars(stmt.limit(query.get("limit", 100)).offset(query.get("offset", 0))).all()
-    return [view(n, with_text=own is not None) for n in rows]
+    rows, total = fetch_page(session, stmt, query)
+    return page([view(n, with_text=own is not None) for n in rows], total, query)
 
 
 def view(notice: Notice, with_text: bool = False) -> dict:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from shared.errors import Conflict, NotFound
+from shared.web.pagination import fetch_page, page
 
 from ..domain import accounts as rules
 from ..domain.notices import ROLE_NAMES, mask_address
@@ -15,12 +16,21 @@ from ..models import Account, RoleGrant
 from . import audit, logins, notices
 
 
-def create_staff(tx, body: dict, by: str, now: datetime) -> Account:
+def create_staff(tx, body: dict, by: str, now: datetime) -> tuple[Account, bool]:
+    """(the account, whether it is new): the same request again answers the account it
+    made (docs/api-conventions.md, "Creating twice"); other details under a taken login
+    name are a conflict naming that account."""
     session = tx.session
     name = rules.check_staff_login_name(body["login_name"])
     grant = rules.check_grant(body["role"], body.get("base_code"))
-    if session.scalar(select(Account.account_id).where(Account.login_name == name)) is not None:
-        raise Conflict(f"the login name {name} is taken")
+    found = session.scalar(select(Account).where(Account.login_name == name))
+    if found is not None:
+        if (found.kind == "staff" and found.created_by == by[:64]
+                and (found.display_name, found.email, found.mobile)
+                == (body["display_name"], body.get("email"), body.get("mobile"))
+                and grant in logins.active_grants(session, found.account_id)):
+            return found, False
+        raise Conflict(f"the login name {name} is taken", account_id=str(found.account_id))
     account = Account(account_id=uuid.uuid4(), kind="staff", login_name=name, display_name=body["display_name"],
                       must_change_password=True, mobile=body.get("mobile"), email=body.get("email"),
                       failed_logins=0, created_at=now, created_by=by[:64])
@@ -32,7 +42,7 @@ def create_staff(tx, body: dict, by: str, now: datetime) -> Account:
                  correlation_id=account.account_id, now=now, account=account, base_code=grant.base_code,
                  values={"display_name": account.display_name, "login_name": name,
                          "role_name": ROLE_NAMES[grant.role]})
-    return account
+    return account, True
 
 
 def _grant(session, account: Account, grant: rules.Grant, by: str, now: datetime) -> RoleGrant:
@@ -97,20 +107,20 @@ def visible(session, account_id, principal) -> Account:
     return account
 
 
-def listing(session, principal, query: dict) -> list[dict]:
+def listing(session, principal, query: dict) -> dict:
     stmt = select(Account).where(Account.kind == "staff").order_by(Account.login_name)
     base = query.get("base_code")
     if principal.role == "base_operator":
         if base is not None and base != principal.base:
-            return []
+            return page([], 0, query)
         base = principal.base
     if base is not None:
         stmt = stmt.where(Account.account_id.in_(_of_base(session, base)))
     if query.get("role"):
         stmt = stmt.where(Account.account_id.in_(select(RoleGrant.account_id).where(
             RoleGrant.role == query["role"], RoleGrant.removed_at.is_(None))))
-    rows = session.scalars(stmt.limit(query.get("limit", 100)).offset(query.get("offset", 0))).all()
-    return [view(session, a) for a in rows]
+    rows, total = fetch_page(session, stmt, query)
+    return page([view(session, a) for a in rows], total, query)
 
 
 def view(session, account: Account) -> dict:
