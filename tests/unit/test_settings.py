@@ -54,3 +54,11 @@ def test_an_unknown_profile_and_bad_numbers_are_named():
 def test_token_key_files_must_exist(tmp_path):
     _, found = problems(OWN, {**GOOD, "JWT_PUBLIC_KEY": None, "JWT_PUBLIC_KEY_FILE": str(tmp_path / "no.pem")})
     assert found and "names no readable file" in found[0]
+
+
+def test_identity_s_published_keys_or_the_issuer_s_own_keys_verify_without_key_files():
+    config = {**GOOD, "JWT_PUBLIC_KEY": None, "JWT_PUBLIC_KEY_FILE": ""}
+    assert problems(OWN, {**config, "JWKS_URL": "http://identity:8006/identity/jwks.json"}) == ("production", [])
+    assert problems(OWN, config, issues_tokens=True) == ("production", [])
+    _, found = problems(OWN, {**config, "JWKS_URL": "identity:8006/jwks"})
+    assert found == ["JWKS_URL (JWKS_URL) must be an http(s) URL, not 'identity:8006/jwks'"]
