@@ -191,7 +191,7 @@ def test_a_statement_import_is_never_half_recorded(services, bus, monkeypatch):
     assert resumed.status_code == 201 and resumed.json()["statement_id"] == stopped_id
     assert resumed.json()["state"] == "complete" and resumed.json()["counts"] == {"unmatched": 7}
     lines = clerk.get(f"/billing/statements/{stopped_id}/lines").json()
-    assert [line["line_number"] for line in lines["lines"]] == list(range(3, 10))  # each line once
+    assert [line["line_number"] for line in lines["items"]] == list(range(3, 10))  # each line once
 
 
 def _statement_ids(services) -> list:
