@@ -4,3 +4,4 @@ CREATE DATABASE cea_billing;
 CREATE DATABASE cea_learning;
 CREATE DATABASE cea_exam;
 CREATE DATABASE cea_certificate;
+CREATE DATABASE cea_identity;

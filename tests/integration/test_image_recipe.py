@@ -129,7 +129,15 @@ def postgres_url():
     infra.drop_database(url)
 
 
-def test_the_image_migrates_then_serves_on_postgresql_as_a_non_root_user(image, amqp_uri, postgres_url):
+@pytest.fixture
+def broker_uri(vhost):
+    """The manifests' broker credentials are a deployment's own: not guest:guest, which
+    the production profile (the image's default) refuses as published."""
+    with infra.broker_user(vhost) as uri:
+        yield uri
+
+
+def test_the_image_migrates_then_serves_on_postgresql_as_a_non_root_user(image, broker_uri, postgres_url):
     top, image_environment = image
     app = top / "app"
     keys = top / "keys"
@@ -143,7 +151,7 @@ def test_the_image_migrates_then_serves_on_postgresql_as_a_non_root_user(image, 
     port = free_port()
     env = {**image_environment,
            # the settings the manifests give it (settings.yaml, certificate.yaml)
-           "CEA_MIGRATE_ON_START": "false", "CEA_QUEUE_TYPE": "classic", "AMQP_URI": amqp_uri,
+           "CEA_MIGRATE_ON_START": "false", "CEA_QUEUE_TYPE": "classic", "AMQP_URI": broker_uri,
            f"{SERVICE.upper()}_DATABASE_URL": postgres_url, f"{SERVICE.upper()}_HTTP": f"127.0.0.1:{port}",
            "JWT_PUBLIC_KEY_FILE": str(keys / "jwt-public.pem"), "CEA_ID_HASH_KEY": "image-test-id-hash-key",
            "CERTIFICATE_SIGNING_KEY_FILE": str(signing), "CERTIFICATE_SIGNING_KEY_ID": "image-test-1",

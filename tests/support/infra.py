@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from urllib.parse import quote, urlparse
 
 import requests
@@ -30,6 +31,23 @@ def create_vhost() -> str:
 
 def delete_vhost(name: str) -> None:
     requests.delete(f"{RABBIT_API}/vhosts/{name}", auth=RABBIT_AUTH, timeout=30)
+
+
+@contextmanager
+def broker_user(vhost: str):
+    """An AMQP URI for `vhost` as a user of its own with a random password, as a
+    deployment has (the production profile refuses the published guest:guest);
+    the user is deleted afterwards."""
+    name, password = f"{PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    requests.put(f"{RABBIT_API}/users/{name}", auth=RABBIT_AUTH, timeout=10,
+                 json={"password": password, "tags": ""}).raise_for_status()
+    try:
+        requests.put(f"{RABBIT_API}/permissions/{quote(vhost, safe='')}/{name}", auth=RABBIT_AUTH, timeout=10,
+                     json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+        host = urlparse(AMQP_BASE)
+        yield f"amqp://{name}:{password}@{host.hostname}:{host.port or 5672}/{quote(vhost, safe='')}"
+    finally:
+        requests.delete(f"{RABBIT_API}/users/{name}", auth=RABBIT_AUTH, timeout=10)
 
 
 def delete_stale_vhosts() -> int:

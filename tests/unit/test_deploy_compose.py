@@ -113,7 +113,8 @@ def test_the_readme_gives_the_one_command():
 def test_compose_runs_the_whole_system():
     c = compose()
     services = c["services"]
-    assert set(SERVICES) | {"keys", "rabbitmq", "postgres", "gateway", "prometheus", "grafana"} <= set(services)
+    assert set(SERVICES) | {"keys", "rabbitmq", "postgres", "gateway", "gateway-docs", "mailsink", "prometheus",
+                            "grafana"} <= set(services)
     init = (COMPOSE / "postgres-init.sql").read_text()
     for name in SERVICES:
         s = services[name]
@@ -128,6 +129,14 @@ def test_compose_runs_the_whole_system():
     plugins = (COMPOSE / "rabbitmq" / "enabled_plugins").read_text()
     assert "rabbitmq_management" in plugins and "rabbitmq_prometheus" in plugins
     assert "../gateway/nginx.conf:/etc/nginx/nginx.conf:ro" in services["gateway"]["volumes"]
+    assert "../gateway/compose:/etc/nginx/environment:ro" in services["gateway"]["volumes"]
+    # identity's e-mail goes to the mail sink (an image of its own, not the services' image)
+    identity = services["identity"]["environment"]
+    assert (identity["IDENTITY_SMTP_HOST"], identity["IDENTITY_SMTP_PORT"]) == ("mailsink", "1025")
+    assert "aiosmtpd" not in (ROOT / "requirements.lock").read_text()
+    # the other services verify identity's tokens by its published keys
+    for name in set(SERVICES) - {"identity"}:
+        assert services[name]["environment"]["JWKS_URL"] == "http://identity:8006/identity/jwks.json"
 
 
 def test_every_file_compose_mounts_exists():
@@ -148,21 +157,26 @@ def _mounts(service: dict) -> set[str]:
 
 
 def test_each_container_gets_only_the_keys_it_needs():
+    """The ID-hash key for the services that find people by ID number (identity: logins
+    by ID number); the development token key for the minter alone; identity's own
+    token signing key for identity alone."""
     services = compose()["services"]
     for name in SERVICES:
         env, mounts = services[name]["environment"], _mounts(services[name])
         assert "public-keys" in mounts
         assert ("certificate-key" in mounts) == (name == "certificate"), name
+        assert ("identity-key" in mounts) == (name == "identity"), name
         assert "token-key" not in mounts, name
-        assert ("CEA_ID_HASH_KEY" in env) == (name in ("enrollment", "certificate")), name
+        assert ("CEA_ID_HASH_KEY" in env) == (name in ("enrollment", "certificate", "identity")), name
         assert ("BILLING_QR_PROVIDER_SECRETS" in env) == (name == "billing"), name
     holders = {name for name, s in services.items() if "token-key" in _mounts(s)}
     assert holders == {"keys", "token"}
+    assert {name for name, s in services.items() if "identity-key" in _mounts(s)} == {"keys", "identity"}
     assert "tools" in services["token"]["profiles"]
 
 
 def test_the_key_init_container_makes_working_keys_once(tmp_path):
-    dirs = [tmp_path / d for d in ("public", "certificate", "token")]
+    dirs = [tmp_path / d for d in ("public", "certificate", "token", "identity")]
     for d in dirs:
         d.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CEA_KEYS_OWNER": f"{os.getuid()}:{os.getgid()}",
@@ -172,12 +186,19 @@ def test_the_key_init_container_makes_working_keys_once(tmp_path):
         subprocess.run(["sh", str(COMPOSE / "make-dev-keys.sh"), *map(str, dirs)], env=env, check=True,
                        capture_output=True, cwd=tmp_path)
     run()
-    public, signing, private = (dirs[0] / "jwt-public.pem", dirs[1] / "certificate-signing.pem",
-                                dirs[2] / "jwt-private.pem")
-    assert oct(private.stat().st_mode & 0o777) == "0o400" and oct(signing.stat().st_mode & 0o777) == "0o400"
+    public, signing, private, identity = (dirs[0] / "jwt-public.pem", dirs[1] / "certificate-signing.pem",
+                                          dirs[2] / "jwt-private.pem", dirs[3] / "token-signing.pem")
+    for secret in (private, signing, identity):
+        assert oct(secret.stat().st_mode & 0o777) == "0o400", secret
     token = mint(private.read_bytes(), "admin")
     assert TokenVerifier([public.read_bytes()]).verify(token).role == "admin"
-    before = [p.read_bytes() for p in (public, signing, private)]
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from services.identity.keyring import load_keys
+    from shared.tokens import public_jwk
+    [identity_key] = load_keys({"TOKEN_SIGNING_KEY_FILES": str(identity)})
+    assert identity_key.jwk != public_jwk(load_pem_public_key(public.read_bytes()))  # its own, not the minter's
+    before = [p.read_bytes() for p in (public, signing, private, identity)]
     run()  # a second `up`: the same keys, so tokens and certificates stay valid
-    assert [p.read_bytes() for p in (public, signing, private)] == before
+    assert [p.read_bytes() for p in (public, signing, private, identity)] == before
     assert not list(dirs[0].glob("*private*")) and list(dirs[0].iterdir()) == [public]
