@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -21,6 +22,10 @@ from shared.tokens import JwksKeys, TokenVerifier
 
 from .problems import from_http_exception
 from .ratelimit import RateLimiter
+
+# A key file holds one public key, several (one rotating out), or none (a deployment
+# whose tokens all come from identity's published keys).
+_PUBLIC_PEM = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
 
 
 access_log = logging.getLogger("shared.web.access")
@@ -68,7 +73,7 @@ class ApiServer(WebServer):
             pems.append(config["JWT_PUBLIC_KEY"].encode())
         for path in filter(None, str(config.get("JWT_PUBLIC_KEY_FILE", "")).split(",")):
             if Path(path).exists():
-                pems.append(Path(path).read_bytes())
+                pems += _PUBLIC_PEM.findall(Path(path).read_bytes())
         jwks_url = str(config.get("JWKS_URL") or "")  # identity's published keys, fetched and cached
         jwks = JwksKeys(jwks_url, max_age=float(config.get("JWKS_MAX_AGE_SECONDS", 300)),
                         min_refetch=float(config.get("JWKS_MIN_REFETCH_SECONDS", 10))) if jwks_url else None

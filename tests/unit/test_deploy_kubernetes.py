@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -179,13 +180,23 @@ def test_every_deployment_has_a_disruption_budget_and_network_policies(rendered)
         mine = [p for p in policies if selects(p["spec"]["podSelector"], labels)]
         types = {t for p in mine for t in p["spec"]["policyTypes"]}
         assert types == {"Ingress", "Egress"}, f"{target}: {name} is not isolated both ways"
-        # only the gateway and Prometheus reach the HTTP port; nothing else gets in
+        # only the gateway and Prometheus reach the HTTP port; nothing else gets in, but for
+        # the services fetching identity's published keys
         sources = [peer for p in mine for rule in p["spec"].get("ingress", []) for peer in rule["from"]]
-        assert sources and all(peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
-                               in ("ingress-nginx", "monitoring") for peer in sources)
+        outside = [peer for peer in sources if "namespaceSelector" in peer]
+        inside = [peer for peer in sources if "namespaceSelector" not in peer]
+        assert outside and all(peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                               in ("ingress-nginx", "monitoring") for peer in outside)
+        assert all(peer["podSelector"] == {"matchLabels": {"app.kubernetes.io/component": "service"}}
+                   for peer in inside) and bool(inside) == (name == "identity"), f"{target}: {name} {inside}"
+        # DNS, the broker, PostgreSQL and identity's keys (8000); identity also SMTP and the SMS API
         egress_ports = {port["port"] for p in mine for rule in p["spec"].get("egress", [])
                         for port in rule.get("ports", [])}
-        assert egress_ports == {53, 5672, 5432}, f"{target}: {name} may reach {egress_ports}"
+        wanted = {53, 5672, 5432, 8000} | ({587, 465, 443} if name == "identity" else set())
+        assert egress_ports == wanted, f"{target}: {name} may reach {egress_ports}"
+        to_identity = [peer for p in mine for rule in p["spec"].get("egress", []) for peer in rule["to"]
+                       if {"port": 8000, "protocol": "TCP"} in rule.get("ports", [])]
+        assert to_identity == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "identity"}}}], name
     for name, job in by_kind(docs, "Job").items():
         labels = job["spec"]["template"]["metadata"]["labels"]
         mine = [p for p in policies if selects(p["spec"]["podSelector"], labels)]
@@ -287,11 +298,13 @@ def _env(container) -> dict[str, dict]:
 
 def test_each_service_gets_only_the_keys_it_needs(rendered):
     """Verification keys for every service; the certificate signing key for certificate
-    alone; the ID-hash key for the two that search by ID number; the QR secrets for
-    billing; no service the token signing key; no Secret handed over whole (envFrom)."""
+    alone; the ID-hash key for the three that find people by ID number; the QR secrets
+    for billing; identity's token signing key and mail and SMS secrets for identity
+    alone; no service the development token key; no Secret handed over whole (envFrom)."""
     target, docs = rendered
     needs = {"enrollment": {"id-hash-key"}, "billing": {"qr-provider-secrets"}, "learning": set(),
-             "exam": set(), "certificate": {"id-hash-key"}}
+             "exam": set(), "certificate": {"id-hash-key"},
+             "identity": {"id-hash-key", "identity-smtp-password", "identity-sms-http-token"}}
     for name, d in by_kind(docs, "Deployment").items():
         spec = pod_spec(d)
         refs = _references(d)
@@ -299,6 +312,8 @@ def test_each_service_gets_only_the_keys_it_needs(rendered):
         assert {key for kind, n, key in refs if n == "cea-secrets"} == needs[name], name
         signing = [n for kind, n, key in refs if n == "cea-certificate-signing"]
         assert bool(signing) == (name == "certificate"), f"{name}: signing key"
+        issuing = [n for kind, n, key in refs if n == "cea-identity-signing"]
+        assert bool(issuing) == (name == "identity"), f"{name}: token signing key"
         assert ("ConfigMap", "cea-jwt-public-keys", None) in refs, f"{name}: verification keys"
         assert f"cea-db-{name}" in {n for _, n, _ in refs}
         assert not {n for _, n, _ in refs if n.startswith("cea-db-")} - {f"cea-db-{name}"}, \
@@ -461,3 +476,14 @@ def test_docs_list_every_platform_provided_secret_key_by_key():
         assert f"`{name}`" in doc, name
         for key in entry["keys"]:
             assert f"`{key}`" in doc, f"{name}: {key}"
+
+
+def test_the_services_verify_identity_s_tokens_by_its_published_keys(rendered):
+    target, docs = rendered
+    url = urlsplit(by_kind(docs, "ConfigMap")["cea-settings"]["data"]["JWKS_URL"])
+    service = by_kind(docs, "Service")[url.hostname.split(".")[0]]
+    assert url.hostname == f"identity.{NAMESPACE}.svc" and url.path == "/identity/jwks.json"
+    assert (url.port or 80) in {p["port"] for p in service["spec"]["ports"]}
+    identity = _env(pod_spec(by_kind(docs, "Deployment")["identity"])["containers"][0])
+    assert identity["JWKS_URL"]["value"] == ""  # its own key ring verifies its tokens
+    assert identity["IDENTITY_TOKEN_SIGNING_KEY_FILES"]["value"] == "/signing/token-signing.pem"
