@@ -33,6 +33,10 @@ STAFF = ("base_operator", "finance_clerk", "examiner", "admin", "operator")
 # sets up its second factor with its token.
 EVERYONE = tuple(r for r in STAFF if r != "operator") + ("learner",)
 LOGIN_LIMIT = ("LOGIN_RATE_LIMIT", "60/minute")
+# What the public endpoints that read a token themselves answer besides the usual.
+NO_TOKEN = {401: "No valid bearer token (an access or setup token of identity)"}
+REFUSED_LOGIN = {403: "The login name or password is not right, or the login may not be used now "
+                      "(disabled, its base suspended, a role it does not hold)"}
 
 
 class ClientAddress(DependencyProvider):
@@ -192,7 +196,7 @@ class IdentityService(ServiceBase):
     # -- sessions ------------------------------------------------------------------
 
     @api("POST", "/identity/sessions", public=True, request=schemas.Login, response=schemas.Session,
-         status=201, rate_limit=LOGIN_LIMIT, idempotent=False)
+         status=201, rate_limit=LOGIN_LIMIT, idempotent=False, responses=REFUSED_LOGIN)
     def log_in(self, request, body):
         """Log in with a login name (a learner's ID number, or a staff name) and password
         (and the second factor's code). A login that must first change its password or
@@ -201,7 +205,8 @@ class IdentityService(ServiceBase):
                              utcnow(), self.lifetimes())
 
     @api("POST", "/identity/sessions/refresh", public=True, request=schemas.RefreshRequest,
-         response=schemas.Session, status=201, rate_limit=LOGIN_LIMIT, idempotent=False)
+         response=schemas.Session, status=201, rate_limit=LOGIN_LIMIT, idempotent=False,
+         responses={401: "The refresh token is not valid (unknown, spent, expired or revoked): log in again"})
     def refresh(self, request, body):
         """Spend a refresh token for a new access token and the next refresh token.
         A refresh token spent before revokes every session of its family."""
@@ -230,7 +235,7 @@ class IdentityService(ServiceBase):
             return logins.me(session, account_id, principal)
 
     @api("PUT", "/identity/me/password", public=True, request=schemas.PasswordChange, status=204,
-         rate_limit=LOGIN_LIMIT)
+         rate_limit=LOGIN_LIMIT, responses={**NO_TOKEN, 403: "The current password is not right"})
     def change_password(self, request, body):
         """Change one's password (a bearer token, a setup token too). Every session of
         the login ends: log in again with the new password."""
@@ -239,13 +244,15 @@ class IdentityService(ServiceBase):
                                self.client_of(request), utcnow())
         return 204, None
 
-    @api("POST", "/identity/me/totp", public=True, response=schemas.TotpSetup, status=201, idempotent=False)
+    @api("POST", "/identity/me/totp", public=True, response=schemas.TotpSetup, status=201, idempotent=False,
+         responses={**NO_TOKEN, 403: "The second factor is for staff logins"})
     def start_totp(self, request):
         """Start setting up the second factor (staff; a bearer or setup token): the
         secret for an authenticator app. It applies once confirmed with a code."""
         return logins.start_totp(self.db, self.holder(request)["acct"], utcnow())
 
-    @api("POST", "/identity/me/totp/confirmation", public=True, request=schemas.TotpConfirmation, status=204)
+    @api("POST", "/identity/me/totp/confirmation", public=True, request=schemas.TotpConfirmation, status=204,
+         responses={**NO_TOKEN, 403: "The second factor is for staff logins"})
     def confirm_totp(self, request, body):
         """Confirm the second factor with the app's current code; from now on every
         login of this account asks for it."""
