@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import uuid
@@ -56,10 +57,15 @@ def broker():
     admin = (CREDENTIALS["ADMIN_USERNAME"], CREDENTIALS["ADMIN_PASSWORD"])
     try:
         def up():
+            """The management API answers before the node opens its AMQP listener (the
+            last step of its boot): wait for both."""
             assert server.poll() is None, (home / "server.out").read_text()[-3000:]
             try:
-                return requests.get(f"{api}/overview", auth=admin, timeout=2).status_code == 200
-            except requests.ConnectionError:
+                if requests.get(f"{api}/overview", auth=admin, timeout=2).status_code != 200:
+                    return False
+                socket.create_connection(("127.0.0.1", amqp), timeout=2).close()
+                return True
+            except (requests.ConnectionError, OSError):
                 return False
         wait_for(up, timeout=90, interval=0.25, message="our RabbitMQ node did not start")
         yield {"amqp": amqp, "api": api, "admin": admin}

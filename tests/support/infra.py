@@ -50,17 +50,23 @@ def broker_user(vhost: str):
         requests.delete(f"{RABBIT_API}/users/{name}", auth=RABBIT_AUTH, timeout=10)
 
 
+def _stale(name: str) -> bool:
+    """A name this module made for a process that is gone (an aborted run)."""
+    pid = name[len(PREFIX):].split("_")[0]
+    return name.startswith(PREFIX) and pid.isdigit() and not os.path.exists(f"/proc/{pid}")
+
+
 def delete_stale_vhosts() -> int:
-    """Vhosts left by aborted runs (their process is gone) are deleted."""
+    """Vhosts (and broker users) left by aborted runs (their process is gone) are deleted."""
     gone = 0
+    users = requests.get(f"{RABBIT_API}/users", auth=RABBIT_AUTH, timeout=10)
+    for user in users.json() if users.ok else []:
+        if _stale(user["name"]):
+            requests.delete(f"{RABBIT_API}/users/{quote(user['name'], safe='')}", auth=RABBIT_AUTH, timeout=10)
     response = requests.get(f"{RABBIT_API}/vhosts", auth=RABBIT_AUTH, timeout=10)
     for vhost in response.json():
-        name = vhost["name"]
-        if not name.startswith(PREFIX):
-            continue
-        pid = name[len(PREFIX):].split("_")[0]
-        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
-            delete_vhost(name)
+        if _stale(vhost["name"]):
+            delete_vhost(vhost["name"])
             gone += 1
     return gone
 
