@@ -22,9 +22,10 @@ LEASE = timedelta(seconds=60)  # longer than the confirm timeout (30 s)
 
 
 class Outbox:
-    def __init__(self, engine: Engine, table: Table, name: str, writer_lock=nullcontext):
+    def __init__(self, engine: Engine, table: Table, name: str, writer_lock=nullcontext,
+                 lease: timedelta = LEASE):
         self.engine = engine.execution_options(cea_write=True)
-        self.table, self.name, self.writer_lock = table, name, writer_lock
+        self.table, self.name, self.writer_lock, self.lease = table, name, writer_lock, lease
 
     def claim(self, limit: int) -> list:
         outbox = self.table
@@ -39,7 +40,7 @@ class Outbox:
                 .with_for_update(skip_locked=True)).all()
             if rows:
                 conn.execute(update(outbox).where(outbox.c.seq.in_([r.seq for r in rows]))
-                             .values(claimed_until=now + LEASE, claimed_by=self.name,
+                             .values(claimed_until=now + self.lease, claimed_by=self.name,
                                      publish_attempts=outbox.c.publish_attempts + 1))
         return rows
 

@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import import_module
 
@@ -79,7 +80,8 @@ class RelayProcess:
         self.name = f"{service}-relay@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         table = import_module(f"services.{service}.models").metadata.tables["outbox"]
         self.engine = make_engine(config["DATABASE_URL"])
-        self.outbox = Outbox(self.engine, table, self.name)
+        self.outbox = Outbox(self.engine, table, self.name,
+                             lease=timedelta(seconds=float(config.get("OUTBOX_LEASE_SECONDS", 60))))
         self.connection: pika.SelectConnection | None = None
         self.channel = None
         self.stopping = False
