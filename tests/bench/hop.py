@@ -28,6 +28,7 @@ from shared.messaging import topology
 from shared.persistence import migrations
 from shared.persistence.engine import make_engine
 from shared.tokens import generate_key_pair
+from tests.support import infra
 from tests.support.services import SERVICE_CLASSES, TEST_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,10 +173,13 @@ def _stop(proc):
             p.kill()
 
 
-def run(hop: Hop, amqp_uri: str, n: int) -> dict:
+def run(hop: Hop, amqp_uri: str, n: int, database: str = "sqlite") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        database_url = f"sqlite:///{workdir}/{hop.service}.sqlite3"
+        if database == "postgresql":
+            database_url = infra.create_database(f"bench_{hop.service}")
+        else:
+            database_url = f"sqlite:///{workdir}/{hop.service}.sqlite3"
         engine = make_engine(database_url)
         migrations.upgrade(engine, f"services.{hop.service}")
         engine.dispose()
@@ -198,7 +202,9 @@ def run(hop: Hop, amqp_uri: str, n: int) -> dict:
                 _stop(proc)
         finally:
             broker.close()
-    return {"n": n, "seconds": t1 - t0, "rate": n / (t1 - t0)}
+            if database == "postgresql":
+                infra.drop_database(database_url)
+    return {"n": n, "seconds": t1 - t0, "rate": n / (t1 - t0), "database": database}
 
 
 def _wait_empty(broker, queue, timeout=300):
