@@ -24,23 +24,14 @@ import logging.config  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 
-import yaml  # noqa: E402
-from nameko.cli.main import setup_yaml_parser  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
 
 from shared import resilience  # noqa: E402
-from shared.settings import CannotStart  # noqa: E402
+from shared.settings import CannotStart, load_config  # noqa: E402
 
 log = logging.getLogger("shared.runner")
 
 EXIT_STOPPED, EXIT_DIED, EXIT_CANNOT_START = 0, 1, 2
-
-
-def load_config(path: str) -> dict:
-    """The service's config.yaml with `${VAR:default}` read from the environment."""
-    setup_yaml_parser()
-    with open(path, encoding="utf-8") as f:
-        return yaml.safe_load(f)
 
 
 def load_service(target: str):

@@ -15,7 +15,9 @@ Prometheus metrics, its OpenAPI document and the journey trace for operators.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+
+import eventlet
 
 from nameko.extensions import DependencyProvider
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -28,6 +30,9 @@ from shared.messaging.consumer import Defer, EventConsumer, event_handler
 from shared.messaging.relay import OutboxRelay
 from shared.observability import Metrics, QueueWatch
 from shared.persistence.database import Database, Store
+from shared.persistence.retention import BATCH as RETENTION_BATCH
+from shared.persistence.retention import prune_handled
+from shared.persistence.types import utcnow
 from shared.resilience import Loops
 from shared.settings import DEVELOPMENT, Settings
 from shared.timers import periodic
@@ -122,6 +127,15 @@ class Runtime(DependencyProvider):
 class ServiceBase:
     db = Store()
     runtime = Runtime()
+
+    @periodic("INBOX_PRUNE_INTERVAL_SECONDS", 3600)
+    def prune_inbox(self):
+        """Forget handled event ids past the retention (shared/persistence/retention.py),
+        a small batch per transaction."""
+        days = float(self.runtime.container.config.get("INBOX_RETENTION_DAYS", 30))
+        before = utcnow() - timedelta(days=days)
+        while prune_handled(self.runtime.database, before) == RETENTION_BATCH:
+            eventlet.sleep(0)  # handlers and probes take their turn between batches
 
     @api("GET", "/health/live", public=True, produces=("application/json",),
          responses={503: {"description": "A background loop is wedged",

@@ -32,6 +32,20 @@ DEVELOPMENT_SECRETS = frozenset({
 })
 
 
+def load_config(path: str) -> dict:
+    """A process's config.yaml with `${VAR:default}` read from the environment (as
+    nameko reads it), or a JSON file of settings."""
+    import json
+
+    import yaml
+    from nameko.cli.main import setup_yaml_parser
+    with open(path, encoding="utf-8") as f:
+        if path.endswith(".json"):
+            return json.load(f)
+        setup_yaml_parser()
+        return yaml.safe_load(f)
+
+
 class CannotStart(Exception):
     """The service cannot start as configured (a setting is missing, the HTTP port is
     taken): said once, plainly, and the process exits 2."""

@@ -51,9 +51,9 @@ class BillingService(ServiceBase):
 
     # -- events ----------------------------------------------------------------
 
-    @event_handler(enrollment.Enrolled)
-    def open_order(self, tx, event):
-        actions.open_order(tx, event, self.fees())
+    @event_handler(enrollment.Enrolled, batch=True)
+    def open_orders(self, tx, events):
+        actions.open_orders(tx, events, self.fees())
 
     @event_handler(enrollment.Cancelled)
     def close_cancelled_order(self, tx, event):

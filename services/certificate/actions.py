@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -19,46 +20,57 @@ from . import domain, signing
 from .models import Certificate, Holder, NumberSequence
 
 
-def record_holder(tx, event) -> None:
-    data = event.data
-    if tx.session.get(Holder, data["enrollment_id"]) is None:
-        tx.session.add(Holder(enrollment_id=data["enrollment_id"], learner_id=data["learner_id"],
-                              level=data["level"], full_name=data["full_name"],
-                              id_number_hash=data["id_number_hash"],
-                              id_number_masked=data["id_number_masked"], base_code=data["base_code"],
-                              base_name=data["base_name"]))
+def record_holders(tx, enrolled: list) -> None:
+    """Certificate's projection of enrollments (who would be certified, as enrolled)."""
+    tx.insert_absent(Holder, [{
+        "enrollment_id": e.data["enrollment_id"], "learner_id": e.data["learner_id"], "level": e.data["level"],
+        "full_name": e.data["full_name"], "id_number_hash": e.data["id_number_hash"],
+        "id_number_masked": e.data["id_number_masked"], "base_code": e.data["base_code"],
+        "base_name": e.data["base_name"]} for e in enrolled], key="enrollment_id")
 
 
-def issue_on_pass(tx, event, signer) -> None:
-    """A pass issues exactly one certificate per enrollment (unique enrollment + serial)."""
-    data = event.data
-    if not data["passed"]:
+def issue_on_passes(tx, graded: list, signer) -> None:
+    """A pass issues exactly one certificate per enrollment (unique enrollment +
+    serial); a later passed attempt (a re-marking) certifies nothing more. A batch
+    reads its holders, their certificates and the number sequences once and
+    inserts its certificates at once."""
+    passes = [event for event in graded if event.data["passed"]]
+    if not passes:
         return
     session = tx.session
-    holder = session.get(Holder, data["enrollment_id"])
-    if holder is None:
-        raise Defer(f"enrollment {data['enrollment_id']} not yet known to certificate")
-    if session.scalar(select(Certificate.certificate_id).where(
-            Certificate.enrollment_id == holder.enrollment_id)):
-        return  # a later passed attempt (a re-marking) does not certify twice
-    issued_on = program_date(data["graded_at"])
-    sequence = _next_sequence(session, holder.level, issued_on.year)
-    certificate = Certificate(
-        certificate_id=uuid.uuid4(),
-        number=domain.certificate_number(holder.level, issued_on.year, holder.base_code, sequence),
-        serial=1, enrollment_id=holder.enrollment_id, learner_id=holder.learner_id, level=holder.level,
-        holder_name=holder.full_name, id_number_hash=holder.id_number_hash,
-        id_number_masked=holder.id_number_masked, base_code=holder.base_code,
-        base_name=holder.base_name, issued_on=issued_on, issued_at=event.occurred_at, status="valid")
-    _sign(certificate, signer)
-    session.add(certificate)
-    tx.emit(events.Issued, {
-        "certificate_id": certificate.certificate_id, "certificate_number": certificate.number,
-        "enrollment_id": certificate.enrollment_id, "learner_id": certificate.learner_id,
-        "level": certificate.level, "holder_name": certificate.holder_name,
-        "id_number_hash": certificate.id_number_hash, "id_number_masked": certificate.id_number_masked,
-        "base_code": certificate.base_code, "issued_on": certificate.issued_on,
-        "issued_at": certificate.issued_at})
+    wanted = {event.data["enrollment_id"] for event in passes}
+    holders = {row.enrollment_id: row for row in session.scalars(
+        select(Holder).where(Holder.enrollment_id.in_(wanted)))}
+    unknown = wanted - holders.keys()
+    if unknown:  # alone, the event that came too early is retried; the others go on
+        raise Defer(f"enrollment {next(iter(unknown))} not yet known to certificate")
+    certified = set(session.scalars(select(Certificate.enrollment_id).where(
+        Certificate.enrollment_id.in_(wanted))))
+    rows = []
+    for event in passes:
+        holder = holders[event.data["enrollment_id"]]
+        if holder.enrollment_id in certified:
+            continue
+        certified.add(holder.enrollment_id)
+        issued_on = program_date(event.data["graded_at"])
+        sequence = _next_sequence(session, holder.level, issued_on.year)
+        certificate = SimpleNamespace(  # the row to insert; no ORM object to track
+            certificate_id=uuid.uuid4(),
+            number=domain.certificate_number(holder.level, issued_on.year, holder.base_code, sequence),
+            serial=1, enrollment_id=holder.enrollment_id, learner_id=holder.learner_id, level=holder.level,
+            holder_name=holder.full_name, id_number_hash=holder.id_number_hash,
+            id_number_masked=holder.id_number_masked, base_code=holder.base_code,
+            base_name=holder.base_name, issued_on=issued_on, issued_at=event.occurred_at, status="valid")
+        _sign(certificate, signer)
+        rows.append(vars(certificate))
+        tx.caused_by(event).emit(events.Issued, {
+            "certificate_id": certificate.certificate_id, "certificate_number": certificate.number,
+            "enrollment_id": certificate.enrollment_id, "learner_id": certificate.learner_id,
+            "level": certificate.level, "holder_name": certificate.holder_name,
+            "id_number_hash": certificate.id_number_hash, "id_number_masked": certificate.id_number_masked,
+            "base_code": certificate.base_code, "issued_on": certificate.issued_on,
+            "issued_at": certificate.issued_at})
+    tx.insert_rows(Certificate, rows)
 
 
 def _sign(certificate: Certificate, signer) -> None:

@@ -44,13 +44,13 @@ class CertificateService(ServiceBase):
     def id_key(self) -> bytes:
         return self.config["ID_HASH_KEY"].encode()
 
-    @event_handler(enrollment.Enrolled)
-    def record_holder(self, tx, event):
-        actions.record_holder(tx, event)
+    @event_handler(enrollment.Enrolled, batch=True)
+    def record_holders(self, tx, events):
+        actions.record_holders(tx, events)
 
-    @event_handler(exam.Graded)
-    def issue_on_pass(self, tx, event):
-        actions.issue_on_pass(tx, event, self.signer)
+    @event_handler(exam.Graded, batch=True)
+    def issue_on_passes(self, tx, events):
+        actions.issue_on_passes(tx, events, self.signer)
 
     # -- public --------------------------------------------------------------------
 

@@ -18,34 +18,41 @@ from . import catalogs, domain
 from .models import Account, AccountExtension, CourseProgress, Learner, StudyDay, StudySession
 
 
-def record_learner(tx, event) -> None:
-    data = event.data
-    if tx.session.get(Learner, data["enrollment_id"]) is None:
-        tx.session.add(Learner(enrollment_id=data["enrollment_id"], learner_id=data["learner_id"],
-                               level=data["level"], full_name=data["full_name"],
-                               base_code=data["base_code"]))
+def record_learners(tx, enrolled: list) -> None:
+    """Learning's projection of enrollments (whose account a payment opens)."""
+    tx.insert_absent(Learner, [{
+        "enrollment_id": e.data["enrollment_id"], "learner_id": e.data["learner_id"], "level": e.data["level"],
+        "full_name": e.data["full_name"], "base_code": e.data["base_code"]} for e in enrolled],
+        key="enrollment_id")
 
 
-def open_account(tx, event) -> None:
+def open_accounts(tx, paid: list) -> None:
     """Payment opens one account per enrollment (the unique enrollment_id refuses a
     second), on the current catalog version, valid six calendar months from the day
-    billing recognised the payment (the event's occurred_at)."""
-    data = event.data
-    learner = tx.session.get(Learner, data["enrollment_id"])
-    if learner is None:
-        raise Defer(f"enrollment {data['enrollment_id']} not yet known to learning")
+    billing recognised the payment (the event's occurred_at). A batch reads its
+    learners and the catalog once and inserts its accounts at once."""
+    wanted = {event.data["enrollment_id"] for event in paid}
+    learners = {row.enrollment_id: row for row in tx.session.scalars(
+        select(Learner).where(Learner.enrollment_id.in_(wanted)))}
+    unknown = wanted - learners.keys()
+    if unknown:  # alone, the event that came too early is retried; the others go on
+        raise Defer(f"enrollment {next(iter(unknown))} not yet known to learning")
     catalog = catalogs.current(tx.session)
-    validity = domain.validity_from(event.occurred_at)
-    account = Account(account_id=uuid.uuid4(), enrollment_id=learner.enrollment_id,
-                      learner_id=learner.learner_id, level=learner.level, base_code=learner.base_code,
-                      catalog_version=catalog.version, valid_from=validity.valid_from,
-                      valid_until=validity.valid_until, status="active", opened_at=event.occurred_at)
-    tx.session.add(account)
-    tx.emit(events.AccountOpened, {
-        "account_id": account.account_id, "enrollment_id": account.enrollment_id,
-        "learner_id": account.learner_id, "level": account.level,
-        "catalog_version": account.catalog_version, "valid_from": account.valid_from,
-        "valid_until": account.valid_until, "opened_at": event.occurred_at})
+    accounts = []
+    for event in paid:
+        learner = learners[event.data["enrollment_id"]]
+        validity = domain.validity_from(event.occurred_at)
+        account = dict(account_id=uuid.uuid4(), enrollment_id=learner.enrollment_id,
+                       learner_id=learner.learner_id, level=learner.level, base_code=learner.base_code,
+                       catalog_version=catalog.version, valid_from=validity.valid_from,
+                       valid_until=validity.valid_until, status="active", opened_at=event.occurred_at)
+        accounts.append(account)
+        tx.caused_by(event).emit(events.AccountOpened, {
+            "account_id": account["account_id"], "enrollment_id": account["enrollment_id"],
+            "learner_id": account["learner_id"], "level": account["level"],
+            "catalog_version": account["catalog_version"], "valid_from": account["valid_from"],
+            "valid_until": account["valid_until"], "opened_at": event.occurred_at})
+    tx.insert_rows(Account, accounts)
 
 
 def close_account(tx, event) -> None:

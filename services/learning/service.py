@@ -21,13 +21,13 @@ class LearningService(ServiceBase):
 
     # -- events and timers -----------------------------------------------------
 
-    @event_handler(enrollment.Enrolled)
-    def record_learner(self, tx, event):
-        actions.record_learner(tx, event)
+    @event_handler(enrollment.Enrolled, batch=True)
+    def record_learners(self, tx, events):
+        actions.record_learners(tx, events)
 
-    @event_handler(billing.Paid)
-    def open_account(self, tx, event):
-        actions.open_account(tx, event)
+    @event_handler(billing.Paid, batch=True)
+    def open_accounts(self, tx, events):
+        actions.open_accounts(tx, events)
 
     @event_handler(billing.Refunded)
     def close_account(self, tx, event):

@@ -1,8 +1,9 @@
 """The envelope every event travels in (architecture.md, "Events").
 
-`new_event` validates what a producer emits; `decode` validates what a consumer
-receives and raises InvalidEvent with the reason, which the consumer turns into
-a dead letter.
+`new_event` validates what a producer emits (marshmallow, the contracts' one
+definition); `decode` validates what a consumer receives — with the msgspec
+decoders compiled from those same contracts (shared/contracts/compiled.py) — and
+raises InvalidEvent with the reason, which the consumer turns into a dead letter.
 """
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+import msgspec
+from marshmallow import EXCLUDE, Schema, fields, validate
 
+from .compiled import compiled, decode_envelope
 from .registry import Contract, lookup
 
 
-# Full validation of what a producer emits costs a second marshmallow pass per
-# event; the tests turn it on (CEA_STRICT_EVENTS=1), production checks presence.
+# Full validation of what a producer emits costs a decode per event; the tests turn
+# it on (CEA_STRICT_EVENTS=1), production checks presence.
 STRICT = os.environ.get("CEA_STRICT_EVENTS", "") == "1"
 
 
@@ -70,15 +73,19 @@ _envelope = _EnvelopeSchema()
 def new_event(schema_cls, data: dict, *, correlation_id: uuid.UUID,
               causation_id: uuid.UUID | None = None, occurred_at: datetime | None = None,
               event_id: uuid.UUID | None = None) -> Event:
-    """Build a validated event of the contract declared on `schema_cls`."""
+    """Build an event of the contract declared on `schema_cls`: its declared fields
+    of `data`, in their wire form (UUIDs, instants, dates and decimals as strings)."""
     found: Contract = schema_cls.contract
-    dumped = found.schema.dump(data)
-    if STRICT:
-        errors = found.schema.validate(dumped)
+    dumped = msgspec.to_builtins({name: data[name] for name in found.schema.fields if name in data})
+    if STRICT:  # the consumers' own check, on exactly what they will receive
+        try:
+            compiled(found).load(msgspec.json.encode(dumped))
+        except msgspec.ValidationError as exc:
+            raise ValueError(f"{found.type} v{found.version} would be emitted invalid: {exc}") from None
     else:  # the cheap check; consumers validate everything anyway
-        errors = {k: "missing" for k in found.required if dumped.get(k) is None}
-    if errors:
-        raise ValueError(f"{found.type} v{found.version} would be emitted invalid: {errors}")
+        missing = [k for k in found.required if dumped.get(k) is None]
+        if missing:
+            raise ValueError(f"{found.type} v{found.version} would be emitted without {missing}")
     return Event(
         id=event_id or uuid.uuid4(),
         type=found.type,
@@ -93,7 +100,7 @@ def new_event(schema_cls, data: dict, *, correlation_id: uuid.UUID,
 
 def encode(event: Event) -> bytes:
     """The wire form: JSON, data as the contract dumps it."""
-    return json.dumps({
+    return msgspec.json.encode({
         "id": str(event.id),
         "type": event.type,
         "version": event.version,
@@ -102,72 +109,29 @@ def encode(event: Event) -> bytes:
         "correlation_id": str(event.correlation_id),
         "causation_id": str(event.causation_id) if event.causation_id else None,
         "data": event.data,
-    }, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    })
 
 
 def decode(body: bytes | str) -> Event:
     """Parse and validate a received event; data is loaded into Python types."""
     try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        envelope = decode_envelope(body)
+    except msgspec.ValidationError as exc:
+        problem = "not-an-object" if str(exc).startswith("Expected `object`, got") else "envelope"
+        raise InvalidEvent(f"envelope: {exc}" if problem == "envelope" else "body is not a JSON object",
+                           problem) from None
+    except msgspec.DecodeError as exc:
         raise InvalidEvent(f"body is not JSON: {exc}", "not-json") from None
-    if not isinstance(raw, dict):
-        raise InvalidEvent("body is not a JSON object", "not-an-object")
-    envelope = _load_envelope(raw)
-    found = lookup(envelope["type"], envelope["version"])
+    found = lookup(envelope.type, envelope.version)
     if found is None:
-        raise InvalidEvent(f"unknown contract {envelope['type']} v{envelope['version']}", "unknown-contract")
+        raise InvalidEvent(f"unknown contract {envelope.type} v{envelope.version}", "unknown-contract")
     try:
-        data = found.schema.load(raw["data"])
-    except ValidationError as exc:
-        raise InvalidEvent(f"{found.type} v{found.version} data: {exc.messages}", "data") from None
-    return Event(data=data, **envelope)
-
-
-def _load_envelope(raw: dict) -> dict:
-    """The envelope, checked field by field as _EnvelopeSchema describes it.
-
-    Hand-written because it runs for every message a service takes (marshmallow
-    costs ~40 us here); tests/unit/test_contracts.py holds the two to the same
-    verdicts."""
-    errors: dict[str, str] = {}
-
-    def as_uuid(name, optional=False):
-        value = raw.get(name)
-        if value is None and optional:
-            return None
-        try:
-            return uuid.UUID(value) if isinstance(value, str) else _bad(name, "not a UUID")
-        except ValueError:
-            return _bad(name, "not a UUID")
-
-    def _bad(name, message):
-        errors[name] = message
-        return None
-
-    out = {"id": as_uuid("id"), "correlation_id": as_uuid("correlation_id"),
-           "causation_id": as_uuid("causation_id", optional=True)}
-    for name in ("type", "producer"):
-        value = raw.get(name)
-        out[name] = value if isinstance(value, str) and value else _bad(name, "not a non-empty string")
-    if out["type"] is not None and len(out["type"]) < 3:
-        _bad("type", "too short")
-    version = raw.get("version")
-    ok = isinstance(version, int) and not isinstance(version, bool) and version >= 1
-    out["version"] = version if ok else _bad("version", "not an integer >= 1")
-    occurred = raw.get("occurred_at")
-    try:
-        moment = datetime.fromisoformat(occurred) if isinstance(occurred, str) else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        _bad("occurred_at", "not an ISO 8601 instant with a timezone")
-    out["occurred_at"] = moment
-    if not isinstance(raw.get("data"), dict):
-        _bad("data", "not an object")
-    if errors:
-        raise InvalidEvent(f"envelope: {errors}", "envelope")
-    return out
+        data = compiled(found).load(envelope.data)
+    except msgspec.DecodeError as exc:
+        raise InvalidEvent(f"{found.type} v{found.version} data: {exc}", "data") from None
+    return Event(id=envelope.id, type=envelope.type, version=envelope.version,
+                 occurred_at=envelope.occurred_at, producer=envelope.producer,
+                 correlation_id=envelope.correlation_id, causation_id=envelope.causation_id, data=data)
 
 
 def envelope_errors(raw: dict) -> dict:

@@ -5,15 +5,26 @@ from marshmallow import fields, validate
 LEVELS = ("L4", "L3")
 
 
+def _machine_made(field_cls, kwargs: dict) -> dict:
+    """Events are written by programs: an integer is a JSON integer (not "5", not 5.0)
+    and a boolean true or false, as the compiled decoders read them too."""
+    if issubclass(field_cls, fields.Int):
+        kwargs.setdefault("strict", True)
+    if issubclass(field_cls, fields.Bool):
+        kwargs.setdefault("truthy", {True})
+        kwargs.setdefault("falsy", {False})
+    return kwargs
+
+
 def described(field_cls, description, **kwargs):
-    return field_cls(required=True, metadata={"description": description}, **kwargs)
+    return field_cls(required=True, metadata={"description": description}, **_machine_made(field_cls, kwargs))
 
 
 def optional(field_cls, description, **kwargs):
     """A field added to a contract after its first events were emitted: consumers
     find it absent (None) in the older ones."""
     return field_cls(required=False, load_default=None, allow_none=True,
-                     metadata={"description": description}, **kwargs)
+                     metadata={"description": description}, **_machine_made(field_cls, kwargs))
 
 
 def level(description="Certificate level: L4 (四级) or L3 (三级)."):

@@ -34,7 +34,7 @@ class CourseCompleted(EventData):
     catalog_version = text("The catalog version studied.")
     class_hours_by_category = described(
         fields.Dict, "Completed class hours per course category.",
-        keys=fields.Str(), values=fields.Int(validate=validate.Range(min=0)))
+        keys=fields.Str(), values=fields.Int(strict=True, validate=validate.Range(min=0)))
     total_class_hours = described(fields.Int, "Completed class hours in all.",
                                   validate=validate.Range(min=0))
     completed_at = moment("When the last required course was completed.")

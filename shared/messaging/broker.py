@@ -2,6 +2,7 @@
 broker confirms a window at a time (a disk sync per window, not per message)."""
 from __future__ import annotations
 
+import errno
 import socket
 import time
 from dataclasses import dataclass
@@ -57,7 +58,41 @@ def _connect_one(uri: str, heartbeat: int, name: str, callbacks: dict) -> amqp.C
         except Exception:  # nothing was open
             pass
         raise
+    _read_in_chunks(conn.transport)
     return conn
+
+
+def _read_in_chunks(transport, chunk: int = 65536) -> None:
+    """py-amqp reads each frame in three exact-sized recv calls (nine a message);
+    read what the socket has, up to 64 KiB, and cut frames from that instead.
+
+    Keeps py-amqp's contract: `_read(n)` returns exactly n bytes, and what a frame
+    interrupted by a timeout puts back in `transport._read_buffer` is read first."""
+    sock = transport.sock
+    state = {"data": b"", "at": 0}
+
+    def _read(n, initial=False, _errnos=(errno.EAGAIN, errno.EINTR)):
+        if transport._read_buffer:  # a frame cut short by a timeout, given back
+            state["data"] = transport._read_buffer + state["data"][state["at"]:]
+            state["at"], transport._read_buffer = 0, b""
+        data, at = state["data"], state["at"]
+        while len(data) - at < n:
+            try:
+                more = sock.recv(max(chunk, n))
+            except OSError as exc:
+                if exc.errno in _errnos:
+                    if initial and transport.raise_on_initial_eintr:
+                        raise socket.timeout()
+                    continue
+                raise
+            if not more:
+                raise OSError("Server unexpectedly closed connection")
+            data, at = data[at:] + more, 0
+            state["data"], state["at"] = data, at
+        state["at"] = at + n
+        return data[at:at + n]
+
+    transport._read = _read
 
 
 def keep_alive(conn: amqp.Connection) -> None:

@@ -1,10 +1,9 @@
-"""The outbox relay: publishes committed outbox rows to the broker.
+"""The outbox relay inside a service: publishes committed outbox rows to the broker.
 
-Rows are claimed for a short lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`), so
-several replicas never publish the same row at once and a relay that dies
-mid-way only delays its rows until the lease runs out. A row is marked published
-only after the broker confirmed it, so a crash anywhere means "published again",
-never "lost"; consumers' inboxes absorb the duplicate.
+What it claims, marks and gives back is `shared/messaging/outbox.py` (leases,
+published only once confirmed). A deployment may run the relay as a process of its
+own instead (`shared/messaging/relay_process.py`, with `OUTBOX_RELAY=false` here):
+the same rows, the same rules, on another core.
 """
 from __future__ import annotations
 
@@ -13,36 +12,18 @@ import os
 import socket
 import time
 import uuid
-from datetime import timedelta
-
 import eventlet
 from eventlet.event import Event as Signal
 from nameko.extensions import SharedExtension
-from sqlalchemy import select, update
-
 from shared.persistence.database import Database
-from shared.persistence.types import utcnow
 from shared.resilience import Backoff, Loops, is_database_outage
 
 from . import topology
 from .broker import (CONNECTION_ERRORS, ConfirmingPublisher, ConfirmTimeout, Outgoing, connect,
                      keep_alive)
+from .outbox import Outbox, message_properties
 
 log = logging.getLogger(__name__)
-
-LEASE = timedelta(seconds=60)  # longer than the confirm timeout (30 s)
-
-
-def message_properties(row) -> dict:
-    """AMQP properties of an outbox row. The envelope in the body carries version
-    and causation; no header table here, it costs a fifth of a publish."""
-    return {
-        "content_type": "application/json",
-        "delivery_mode": 2,  # persistent
-        "message_id": row.event_id,
-        "type": row.type,
-        "correlation_id": row.correlation_id,
-    }
 
 
 class OutboxRelay(SharedExtension):
@@ -60,6 +41,7 @@ class OutboxRelay(SharedExtension):
         self._wakeup = Signal()
         self._running = False
         self._gt = None
+        self._outbox = None
         self.connected = False
         self.blocked = None  # the broker's reason while it refuses publishes (an alarm)
         self.heartbeat = int(config.get("AMQP_HEARTBEAT", 30))
@@ -215,50 +197,28 @@ class OutboxRelay(SharedExtension):
             except Exception as exc:  # published again later; inboxes absorb it
                 log.warning("outbox relay could not record its last confirms: %s", exc)
 
+    @property
+    def outbox(self) -> Outbox:
+        if self._outbox is None:
+            self._outbox = Outbox(self.database.engine, self.database.outbox, self.name,
+                                  self.database.writer_lock)
+        return self._outbox
+
     def _claim(self, limit: int):
-        outbox = self.database.outbox
-        now = utcnow()
-        with self.database.writer_lock(), self.database.write_engine.begin() as conn:
-            rows = conn.execute(
-                select(outbox.c.seq, outbox.c.event_id, outbox.c.type, outbox.c.version,
-                       outbox.c.correlation_id, outbox.c.causation_id, outbox.c.body)
-                .where(outbox.c.published_at.is_(None))
-                .where((outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < now))
-                .order_by(outbox.c.seq).limit(limit)
-                .with_for_update(skip_locked=True)).all()
-            if rows:
-                conn.execute(update(outbox).where(outbox.c.seq.in_([r.seq for r in rows]))
-                             .values(claimed_until=now + LEASE, claimed_by=self.name,
-                                     publish_attempts=outbox.c.publish_attempts + 1))
-        return rows
+        return self.outbox.claim(limit)
 
     def _mark_published(self, confirmed, failed):
-        outbox = self.database.outbox
-        with self.database.writer_lock(), self.database.write_engine.begin() as conn:
-            for chunk in _chunks(confirmed):
-                conn.execute(update(outbox).where(outbox.c.seq.in_(chunk))
-                             .values(published_at=utcnow(), claimed_until=None))
-            for chunk in _chunks(failed):  # give them back at once, not at the lease's end
-                conn.execute(update(outbox).where(outbox.c.seq.in_(chunk))
-                             .where(outbox.c.claimed_by == self.name).values(claimed_until=None))
+        self.outbox.mark(confirmed, failed)
         if failed:
             log.warning("outbox relay: %d events not confirmed, will retry", len(failed))
 
     def _release_claims(self):
         """After losing the broker: what this relay had in flight is anyone's again."""
-        outbox = self.database.outbox
         try:
-            with self.database.writer_lock(), self.database.write_engine.begin() as conn:
-                conn.execute(update(outbox).where(outbox.c.claimed_by == self.name)
-                             .where(outbox.c.published_at.is_(None)).values(claimed_until=None))
+            self.outbox.release()
         except Exception as exc:  # the lease runs out anyway
             log.warning("outbox relay could not release its claims: %s", exc)
 
 
 class _Stopping(Exception):
     """Stopping while the database is away: what is in flight is released."""
-
-
-def _chunks(items, size=500):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]

@@ -9,7 +9,7 @@
     python -m shared.ops dead-letters discard SERVICE EVENT_ID
     python -m shared.ops trace ENROLLMENT_ID [--via URL] [--json]   one learner's journey
     python -m shared.ops demo                                  one learner end to end (services running)
-    python -m shared.ops serve SERVICE                         run one service in this process (containers)
+    python -m shared.ops serve SERVICE [--relay]               run one service (or its outbox relay) in this process
     python -m shared.ops gateway-docs DIR                      write the API documentation page under DIR/docs
 
 EVENT_ID may be any unambiguous prefix (at least 4 characters) of an event id, as
@@ -139,6 +139,7 @@ def main(argv=None) -> int:
     q.add_argument("--json", action="store_true", help="print JSON instead of a table")
     serve = sub.add_parser("serve", help="run one service in this process (container entrypoint)")
     serve.add_argument("service", choices=list(local.SERVICES))
+    serve.add_argument("--relay", action="store_true", help="the service's outbox relay process instead")
     t = sub.add_parser("trace")
     t.add_argument("correlation_id", metavar="ENROLLMENT_ID")
     t.add_argument("--via", help="the gateway's URL (default: GATEWAY_URL, else each service's own port)")
@@ -153,7 +154,7 @@ def main(argv=None) -> int:
     g.add_argument("directory")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        return local.serve(args.service)
+        return local.serve(args.service, relay=args.relay)
     if args.command == "migrate" and args.service:  # in a container: no development settings
         from . import schema
         if args.wait is not None:

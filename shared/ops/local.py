@@ -258,9 +258,35 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def relay_command(service: str, config: str | None = None) -> list[str]:
+    """The service's outbox relay as a process of its own (the service runs with
+    CEA_OUTBOX_RELAY=false), as production runs it: shared/messaging/relay_process.py."""
+    return [sys.executable, "-m", "shared.messaging.relay_process", "--config",
+            config or f"services/{service}/config.yaml", service]
+
+
+def relay_url(service: str, env=os.environ) -> str:
+    address = env.get(f"{service.upper()}_RELAY_HTTP", f"127.0.0.1:{SERVICES[service][1] + 100}")
+    return f"http://127.0.0.1:{int(address.rsplit(':', 1)[-1])}"
+
+
+def relay_settings(env) -> None:
+    """Each service's relay in its own process, its probes on the service's port + 100."""
+    env.setdefault("CEA_OUTBOX_RELAY", "false")
+    for service in SERVICES:
+        env.setdefault(f"{service.upper()}_RELAY_HTTP", f"127.0.0.1:{port_of(service, env) + 100}")
+
+
 def service_programs(env=os.environ) -> list[Program]:
-    return [Program(service, service_command(service), live=url_of(service, env) + "/health/live",
-                    ready=url_of(service, env) + "/health/ready") for service in SERVICES]
+    programs = []
+    for service in SERVICES:
+        programs.append(Program(service, service_command(service), live=url_of(service, env) + "/health/live",
+                                ready=url_of(service, env) + "/health/ready"))
+        if str(env.get("CEA_OUTBOX_RELAY", "true")).lower() == "false":
+            relay = relay_url(service, env)
+            programs.append(Program(f"{service}-relay", relay_command(service), live=relay + "/health/live",
+                                    ready=relay + "/health/ready"))
+    return programs
 
 
 def local_gateway(env=os.environ) -> Gateway:
@@ -301,6 +327,7 @@ def default_stack(env=os.environ) -> Stack:
 
 def start() -> int:
     load_dev_env()
+    relay_settings(os.environ)
     development_identity_settings()
     for d in ("db", "log", "run"):
         (VAR / d).mkdir(parents=True, exist_ok=True)
@@ -369,6 +396,7 @@ def _has_admin() -> bool:
 
 def status() -> int:
     load_dev_env()
+    relay_settings(os.environ)
     development_identity_settings()
     stack = default_stack()
     if not stack.supervisor_running():
@@ -378,19 +406,21 @@ def status() -> int:
     for p in stack.programs:
         info = states.get(p.name, {})
         live = ("answers" if _answers(p.live) else "does not answer") if p.live else "(no HTTP probe)"
-        print(f"  {p.name:<12} {info.get('statename', '?'):<9} pid {info.get('pid', '-'):<7} {live}")
+        print(f"  {p.name:<18} {info.get('statename', '?'):<9} pid {info.get('pid', '-'):<7} {live}")
     return 0
 
 
-def serve(service: str) -> int:
-    """Replace this process with the service (the container entrypoint)."""
+def serve(service: str, relay: bool = False) -> int:
+    """Replace this process with the service, or with its outbox relay (the
+    container entrypoints: `serve billing`, `serve billing --relay`)."""
     os.chdir(ROOT)
-    command = service_command(service)
+    command = relay_command(service) if relay else service_command(service)
     os.execv(command[0], command)
 
 
 def stop() -> int:
     load_dev_env()
+    relay_settings(os.environ)
     development_identity_settings()
     stack = default_stack()
     if not stack.supervisor_running():

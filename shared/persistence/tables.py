@@ -33,6 +33,6 @@ def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("type", String(100), nullable=False),
         Column("correlation_id", String(36), nullable=False, index=True),
         Column("occurred_at", UtcDateTime, nullable=False),
-        Column("handled_at", UtcDateTime, nullable=False),
+        Column("handled_at", UtcDateTime, nullable=False, index=True),  # the retention's pruning
     )
     return outbox, inbox

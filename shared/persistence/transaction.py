@@ -3,7 +3,7 @@ change causes (outbox) and the events it consumed (inbox)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
@@ -49,24 +49,64 @@ class Transaction:
         self.outgoing.append(produced)
         return produced
 
+    def insert_rows(self, model, rows: list[dict]) -> None:
+        """Rows of a model's table, one bulk insert (SQLAlchemy Core: no ORM objects
+        to track), for a batch handler's effect rows."""
+        if rows:
+            self.session.connection().execute(insert(getattr(model, "__table__", model)), rows)
+
+    def insert_absent(self, model, rows: list[dict], key: str) -> None:
+        """A projection's rows: those whose `key` is not recorded yet (the first event
+        of an enrollment records it; a later one changes nothing), one query and one
+        insert for a batch."""
+        table = getattr(model, "__table__", model)
+        wanted = {row[key]: row for row in rows}  # the first of a key in the batch counts
+        if not wanted:
+            return
+        known = set(self.session.connection().scalars(select(table.c[key]).where(table.c[key].in_(wanted))))
+        self.insert_rows(table, [row for k, row in wanted.items() if k not in known])
+
     def mark_handled(self, consumer: str, event: Event) -> None:
         self.handled.append((consumer, event))
 
     def write_messaging_rows(self, outbox: Table, inbox: Table) -> None:
+        """The outbox and inbox rows of the transaction, one bulk insert each."""
         now = utcnow()
-        if self.outgoing:
-            self.session.execute(insert(outbox), [{
-                "event_id": str(e.id), "type": e.type, "version": e.version,
-                "correlation_id": str(e.correlation_id),
-                "causation_id": str(e.causation_id) if e.causation_id else None,
-                "occurred_at": e.occurred_at, "body": encode(e).decode("utf-8"),
-            } for e in self.outgoing])
-        if self.handled:
-            self.session.execute(insert(inbox), [{
-                "consumer": consumer, "event_id": str(e.id), "type": e.type,
-                "correlation_id": str(e.correlation_id), "occurred_at": e.occurred_at,
-                "handled_at": now,
-            } for consumer, e in self.handled])
+        outgoing = [(str(e.id), e.type, e.version, str(e.correlation_id),
+                     str(e.causation_id) if e.causation_id else None, e.occurred_at,
+                     encode(e).decode("utf-8")) for e in self.outgoing]
+        handled = [(consumer, str(e.id), e.type, str(e.correlation_id), e.occurred_at, now)
+                   for consumer, e in self.handled]
+        connection = self.session.connection()
+        if connection.dialect.name == "sqlite":
+            _insert_sqlite(connection, outbox, OUTBOX_COLUMNS, outgoing)
+            _insert_sqlite(connection, inbox, INBOX_COLUMNS, handled)
+            return
+        if outgoing:
+            connection.execute(insert(outbox), [dict(zip(OUTBOX_COLUMNS, row)) for row in outgoing])
+        if handled:
+            connection.execute(insert(inbox), [dict(zip(INBOX_COLUMNS, row)) for row in handled])
+
+
+OUTBOX_COLUMNS = ("event_id", "type", "version", "correlation_id", "causation_id", "occurred_at", "body")
+INBOX_COLUMNS = ("consumer", "event_id", "type", "correlation_id", "occurred_at", "handled_at")
+
+
+def _insert_sqlite(connection, table: Table, columns: tuple, rows: list[tuple]) -> None:
+    """A plain executemany: SQLAlchemy's per-value bind processing costs more than
+    SQLite's insert here (every event writes two of these rows). Instants go in as
+    the UTC text SQLAlchemy stores them as (UtcDateTime on SQLite)."""
+    if not rows:
+        return
+    rows = [tuple(_sqlite_instant(v) if isinstance(v, datetime) else v for v in row) for row in rows]
+    connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) "
+                               f"VALUES ({', '.join('?' * len(columns))})", rows)
+
+
+def _sqlite_instant(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: time must be timezone-aware")
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def already_handled(session: Session, inbox: Table, consumer: str, event_ids) -> set[str]:

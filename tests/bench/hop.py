@@ -27,9 +27,12 @@ from shared.contracts.exam import Graded
 from shared.messaging import topology
 from shared.persistence import migrations
 from shared.persistence.engine import make_engine
+from shared.tokens import generate_key_pair
+from tests.support import infra
 from tests.support.services import SERVICE_CLASSES, TEST_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
+BENCH_PUBLIC_KEY = generate_key_pair()[1].decode()  # the hop takes no HTTP calls; a key is required
 
 
 def _enrolled(i):
@@ -141,31 +144,42 @@ class Broker:
 
 
 def _service(hop, amqp_uri, database_url, workdir: Path):
+    """The service, and its outbox relay as a process of its own beside it (as
+    deployed); the instant the service began consuming."""
     config = {"AMQP_URI": amqp_uri, "WEB_SERVER_ADDRESS": "127.0.0.1:0", "DATABASE_URL": database_url,
-              "JWT_PUBLIC_KEY": "", **TEST_SETTINGS}
+              "JWT_PUBLIC_KEY": BENCH_PUBLIC_KEY, **TEST_SETTINGS, "OUTBOX_RELAY": "false"}
     path = workdir / f"{hop.service}.json"
     path.write_text(json.dumps(config))
+    log = open(workdir / f"{hop.service}.log", "ab")
+    relay = subprocess.Popen([sys.executable, "-m", "shared.messaging.relay_process", "--config", str(path),
+                              hop.service], cwd=ROOT, stdout=log, stderr=log)
     proc = subprocess.Popen([sys.executable, "-m", "tests.bench.serve", SERVICE_CLASSES[hop.service], str(path)],
-                            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=open(workdir / f"{hop.service}.log", "ab"), text=True)
+                            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
     line = proc.stdout.readline()
     if not line.startswith("T0 "):
+        relay.kill()
         raise RuntimeError(f"{hop.service} did not start; see {workdir}")
+    proc.relay = relay
     return proc, float(line.split()[1])
 
 
 def _stop(proc):
     proc.stdin.close()
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    proc.relay.terminate()
+    for p in (proc, proc.relay):
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 
-def run(hop: Hop, amqp_uri: str, n: int) -> dict:
+def run(hop: Hop, amqp_uri: str, n: int, database: str = "sqlite") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        database_url = f"sqlite:///{workdir}/{hop.service}.sqlite3"
+        if database == "postgresql":
+            database_url = infra.create_database(f"bench_{hop.service}")
+        else:
+            database_url = f"sqlite:///{workdir}/{hop.service}.sqlite3"
         engine = make_engine(database_url)
         migrations.upgrade(engine, f"services.{hop.service}")
         engine.dispose()
@@ -188,7 +202,9 @@ def run(hop: Hop, amqp_uri: str, n: int) -> dict:
                 _stop(proc)
         finally:
             broker.close()
-    return {"n": n, "seconds": t1 - t0, "rate": n / (t1 - t0)}
+            if database == "postgresql":
+                infra.drop_database(database_url)
+    return {"n": n, "seconds": t1 - t0, "rate": n / (t1 - t0), "database": database}
 
 
 def _wait_empty(broker, queue, timeout=300):

@@ -22,17 +22,19 @@ from shared.ops.local import SERVICES
 
 
 def sigkill_every_10s(run) -> None:
-    """A random service is killed (SIGKILL) every ~10 s; the supervisor restarts it."""
+    """A random process (a service or a service's relay) is killed (SIGKILL) every
+    ~10 s; the supervisor restarts it."""
     rng = random.Random(1)
     kills = []
+    names = [p.name for p in run.system.stack.programs]
     while not run.stop.wait(rng.uniform(8, 12)):
-        service = rng.choice(list(SERVICES))
+        name = rng.choice(names)
         try:
-            os.kill(run.system.stack.pid(service), signal.SIGKILL)
-            kills.append(service)
+            os.kill(run.system.stack.pid(name), signal.SIGKILL)
+            kills.append(name)
         except (ProcessLookupError, OSError):
             pass
-    run.figures["faults"] = f"{len(kills)} SIGKILLs"
+    run.figures["faults"] = f"{len(kills)} SIGKILLs ({len([k for k in kills if k.endswith('-relay')])} of relays)"
 
 
 def close_connections_every_5s(run) -> None:

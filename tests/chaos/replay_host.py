@@ -13,7 +13,10 @@ import sys  # noqa: E402
 from eventlet.hubs import trampoline  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
 
+from shared.tokens import generate_key_pair  # noqa: E402
 from tests.support.services import SERVICE_CLASSES, TEST_SETTINGS, load_class  # noqa: E402
+
+PUBLIC_KEY = generate_key_pair()[1].decode()  # the replay takes no HTTP calls; a key is required
 
 
 def main():
@@ -25,7 +28,7 @@ def main():
             "WEB_SERVER_ADDRESS": "127.0.0.1:0", "OUTBOX_RELAY": "false", "ID_HASH_KEY": "chaos-id-hash-key",
             "RETRY_DELAYS_SECONDS": "0.2,0.4,0.8", "DEFER_MAX_ATTEMPTS": "400",
             "EXPIRY_INTERVAL_SECONDS": "3600", "CLOSE_INTERVAL_SECONDS": "3600",
-            "JWT_PUBLIC_KEY": ""}))
+            "JWT_PUBLIC_KEY": PUBLIC_KEY}))
     for container in containers:
         container.start()
     print("READY", flush=True)

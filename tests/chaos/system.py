@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from shared.ops.local import SERVICES, Program, Stack, service_command
+from shared.ops.local import ROOT, SERVICES, Stack, relay_settings, service_programs
 from shared.tokens import ensure_dev_keys
 from services.certificate.signing import make_dev_key
 from tests.chaos.brokers import Broker
@@ -35,7 +35,10 @@ class System:
         signing = self.folder / "keys" / "certificate-signing.pem"
         if not signing.exists():
             make_dev_key(signing)
-        env = {**os.environ, "AMQP_URI": broker.amqp_uri, "JWT_PUBLIC_KEY_FILE": str(public),
+        env = {**os.environ, "CEA_PROFILE": "development", "AMQP_URI": broker.amqp_uri,
+               "JWT_PUBLIC_KEY_FILE": str(public), "IDENTITY_TOKEN_SIGNING_KEY_FILES": str(private),
+               "IDENTITY_SMTP_PORT": str(free_port()), "IDENTITY_SMS_SINK_FILE": str(self.folder / "sms.jsonl"),
+               "EXAM_QUESTION_BANK_FILE": str(ROOT / "services/exam/bank/sample-questions.yaml"),
                "CEA_ID_HASH_KEY": "chaos-id-hash-key",
                "BILLING_QR_PROVIDER_SECRETS": f"wechat_pay:{QR_SECRET},alipay:chaos-alipay-secret",
                "CERTIFICATE_SIGNING_KEY_FILE": str(signing), "CERTIFICATE_SIGNING_KEY_ID": "chaos-1",
@@ -49,12 +52,12 @@ class System:
         for s in SERVICES:
             env[f"{s.upper()}_HTTP"] = f"127.0.0.1:{self.ports[s]}"
             env[f"{s.upper()}_DATABASE_URL"] = self.db_urls[s]
+            env[f"{s.upper()}_RELAY_HTTP"] = f"127.0.0.1:{free_port()}"
+        relay_settings(env)  # every service's relay a process of its own, as deployed
         if quorum:
             env["CEA_QUEUE_TYPE"] = "quorum"
         self.env = env
-        programs = [Program(s, service_command(s), live=self.urls[s] + "/health/live",
-                            ready=self.urls[s] + "/health/ready") for s in SERVICES]
-        self.stack = Stack(self.folder / "var", programs, env=env, watchdog_failures=watchdog_failures,
+        self.stack = Stack(self.folder / "var", service_programs(env), env=env, watchdog_failures=watchdog_failures,
                            watchdog_grace=20)
 
     def _database(self, service: str) -> str:

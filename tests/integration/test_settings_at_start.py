@@ -4,7 +4,7 @@ import json
 
 import requests
 
-from shared.runner import load_config
+from shared.settings import load_config
 from tests.support.processes import ROOT, ServiceProcess
 from tests.support.services import SERVICE_CLASSES
 
