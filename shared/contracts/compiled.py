@@ -89,10 +89,12 @@ def struct_of(contract: Contract) -> type[msgspec.Struct]:
     for name, field in contract.schema.fields.items():
         key = field.data_key or name
         kind = _type_of(f"{contract.type}.{name}", field)
+        if field.allow_none:
+            kind = kind | None
         if field.required:
             required.append((key, kind))
         else:
-            optional.append((key, kind | None, None))
+            optional.append((key, kind, None))
     return msgspec.defstruct(f"{contract.type}-v{contract.version}", required + optional)
 
 
