@@ -46,10 +46,28 @@ def _migration_lock(conn: Connection):
 
 
 def upgrade(engine: Engine, package: str) -> None:
-    """Bring the database to head; safe when several replicas start at once."""
-    with engine.execution_options(cea_write=True).begin() as conn:
-        with _migration_lock(conn):
-            command.upgrade(alembic_config(package, conn), "head")
+    """Bring the database to head; safe when several replicas start at once.
+
+    On SQLite a change to a table copies it into a new one and drops the old
+    (Alembic's batch mode), which the foreign keys of the rows pointing at it
+    would refuse: they are off while it migrates, and checked whole before the
+    migration commits."""
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # a PRAGMA outside any transaction, as SQLite requires
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.execution_options(cea_write=True).begin():
+                with _migration_lock(conn):
+                    command.upgrade(alembic_config(package, conn), "head")
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"{package}: a migration left rows whose foreign keys "
+                                           f"point nowhere: {broken[:5]}")
+        finally:
+            if sqlite:
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def is_current(engine: Engine, package: str) -> bool:
