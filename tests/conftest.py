@@ -1,5 +1,5 @@
 # nameko's containers need the eventlet monkeypatch before anything else imports
-# socket or threading (../shared/nameko.md, trap 4).
+# socket or threading (plain pytest otherwise hangs on the first container started).
 import eventlet
 
 eventlet.monkey_patch()  # noqa: E402

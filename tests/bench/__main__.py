@@ -1,4 +1,4 @@
-"""`make bench`: the figures of ../shared/benchmarks.md, each the median of several
+"""`make bench`: the figures of docs/benchmarks.md, each the median of several
 runs with min and max, printed as a table and written to var/bench.json.
 
     python -m tests.bench [--events 20000] [--runs 3] [--learners 12] [--concurrency 4]
