@@ -110,12 +110,14 @@ class ConfirmTimeout(Exception):
 
 @dataclass
 class Outgoing:
-    """One message to publish; `key` identifies it in the result."""
+    """One message to publish; `key` identifies it in the result. `mandatory`: a
+    message the broker cannot route comes back (and counts as failed)."""
     key: object
     body: bytes
     exchange: str
     routing_key: str
     properties: dict
+    mandatory: bool = True
 
 
 class ConfirmingPublisher:
@@ -171,7 +173,7 @@ class ConfirmingPublisher:
         now = time.monotonic()
         for m in messages:
             self.channel.basic_publish(amqp.Message(m.body, **m.properties), exchange=m.exchange,
-                                       routing_key=m.routing_key, mandatory=mandatory)
+                                       routing_key=m.routing_key, mandatory=mandatory and m.mandatory)
             self._pending[self._next_tag] = (m.key, m.properties.get("message_id"), now)
             self._next_tag += 1
 

@@ -157,7 +157,8 @@ class OutboxRelay(SharedExtension):
                 claimed = len(rows)
                 publisher.publish([
                     Outgoing(key=row.seq, body=row.body.encode("utf-8"), exchange=topology.EXCHANGE,
-                             routing_key=row.type, properties=message_properties(row))
+                             routing_key=row.type, properties=message_properties(row),
+                             mandatory=topology.routed(row.type))
                     for row in rows])
             if publisher.in_flight:
                 try:

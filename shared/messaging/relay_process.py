@@ -200,7 +200,8 @@ class RelayProcess:
                 return
             for row in rows:
                 self.channel.basic_publish(topology.EXCHANGE, row.type, row.body.encode("utf-8"),
-                                           pika.BasicProperties(**message_properties(row)), mandatory=True)
+                                           pika.BasicProperties(**message_properties(row)),
+                                           mandatory=topology.routed(row.type))
                 self.pending[self.next_tag] = (row.seq, time.monotonic(), row.event_id)
                 self.next_tag += 1
             claimed = len(rows)

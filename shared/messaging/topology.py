@@ -11,6 +11,7 @@ started yet.
 """
 from __future__ import annotations
 
+import functools
 import os
 
 from shared.contracts import REGISTRY
@@ -56,6 +57,14 @@ def service_queue_arguments(service: str) -> dict:
     if quorum():
         args.update(_dead_letter_to(dead_letter_queue(service)), **{"x-delivery-limit": DELIVERY_LIMIT})
     return args
+
+
+@functools.lru_cache(maxsize=None)
+def routed(type_: str) -> bool:
+    """Whether some service consumes `type_`. An event nobody consumes yet is still
+    published (a fact for later consumers, and the audit), but not as `mandatory`:
+    the broker has nowhere to route it and would return it forever."""
+    return any(type_ in types for types in consumers().values())
 
 
 def consumers() -> dict[str, set[str]]:

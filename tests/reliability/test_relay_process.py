@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -69,6 +71,32 @@ def billing_without_relay(services, bus):
         wait_for(lambda: _unpublished(url) == N, timeout=60, message="billing did not handle the events")
         return services.config("billing", **overrides)
     return start
+
+
+def _add_unconsumed_event(database_url) -> str:
+    """An outbox row of a type no service consumes (identity.login-opened is a fact
+    for the audit only): the broker has no queue to route it to."""
+    event_id = str(uuid.uuid4())
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg2://"))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO outbox (event_id, type, version, correlation_id, occurred_at, body, publish_attempts)"
+                " VALUES (:id, 'identity.login-opened', 1, :id, :at, '{}', 0)"),
+                {"id": event_id, "at": datetime.now(timezone.utc)})
+    finally:
+        engine.dispose()
+    return event_id
+
+
+def _attempts(database_url, event_id):
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg2://"))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT published_at IS NOT NULL, publish_attempts FROM outbox"
+                                     " WHERE event_id = :id"), {"id": event_id}).one()
+    finally:
+        engine.dispose()
 
 
 def _ids(sink):
@@ -148,3 +176,26 @@ def test_the_relay_process_outlives_a_database_outage(tmp_path, services, bus, b
     finally:
         relay.kill()
         database.stop()
+
+
+def test_an_event_no_service_consumes_is_published_once_by_the_relay_process(tmp_path, services, bus,
+                                                                             billing_without_relay):
+    # Published as mandatory it came back unroutable, was counted as failed and sent
+    # again forever: identity's login and notice events never left its outbox.
+    config = billing_without_relay()
+    url = services.database_urls["billing"]
+    unconsumed = _add_unconsumed_event(url)
+    relay = Relay(tmp_path, config).start()
+    try:
+        wait_for(lambda: _unpublished(url) == 0, timeout=60, message="rows left unpublished")
+        assert _attempts(url, unconsumed) == (True, 1)
+    finally:
+        relay.kill()
+
+
+def test_an_event_no_service_consumes_is_published_once_by_the_relay_in_a_service(services, bus):
+    services.start("billing")
+    url = services.database_urls["billing"]
+    unconsumed = _add_unconsumed_event(url)
+    wait_for(lambda: _attempts(url, unconsumed)[0], timeout=30, message="the relay never published it")
+    assert _attempts(url, unconsumed) == (True, 1)
