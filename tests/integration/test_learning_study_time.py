@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from services.learning.models import LiveStudySession
+from services.learning.models import LiveStudySession, StudySession
 from shared.calendar import utcnow
 from shared.persistence.engine import make_engine
 from tests.support.learning_accounts import open_account, study
@@ -36,6 +36,11 @@ def test_overlapping_sessions_of_a_learner_are_counted_once_across_courses(servi
     two_hours_ago = utcnow() - timedelta(hours=2)
     first = study(learner, eid, "F01", 60, started=two_hours_ago).json()
     assert (first["accepted_minutes"], first["refused_minutes"]) == (60, 0) and first["refusals"] == []
+    # a session recorded before ends were kept counts as its start + its accepted minutes
+    engine = make_engine(services.database_urls["learning"])
+    with engine.begin() as conn:
+        conn.execute(update(StudySession).values(ended_at=None))
+    engine.dispose()
     inside = study(learner, eid, "F02", 30, started=two_hours_ago + timedelta(minutes=10)).json()
     assert (inside["accepted_minutes"], inside["refused_minutes"]) == (0, 30)
     assert [r["rule"] for r in inside["refusals"]] == ["OVERLAPPING_SESSION"]
