@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.calendar import program_date
 from shared.contracts import learning as events
-from shared.errors import Conflict, NotFound
+from shared.errors import NotFound
 from shared.messaging.consumer import Defer
 
 from . import catalogs, domain
@@ -26,11 +26,6 @@ class StudyRules:
     daily_cap: int = 480
     allowance: timedelta = domain.CLOCK_ALLOWANCE
     idle_limit: timedelta = domain.IDLE_LIMIT
-
-
-class SessionEnded(Conflict):
-    slug = "session-ended"
-    title = "The study session has ended"
 
 
 def record_learners(tx, enrolled: list) -> None:
@@ -272,10 +267,7 @@ def beat_live_session(tx, enrollment_id, session_id, principal, rules: StudyRule
                          .with_for_update())
     if row is None:
         raise NotFound(f"no study session {session_id} of enrollment {enrollment_id}")
-    if row.ended_at is not None:
-        if not end:
-            raise SessionEnded(f"study session {session_id} ended at {row.ended_at.isoformat()}; "
-                               "start a new one", session_id=str(session_id))
+    if domain.already_ended(row.ended_at, end):
         minutes = session.scalar(sql.course_minutes, {"account_id": account.account_id,
                                                       "course_code": row.course_code}) or 0
         return _live_answer(account, catalog, row, minutes)

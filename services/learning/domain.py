@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from shared.calendar import add_months, end_of_day, program_date, start_of_day
-from shared.errors import InvalidInput, RuleViolation
+from shared.errors import Conflict, InvalidInput, RuleViolation
 
 VALIDITY_MONTHS = 6
 FOUNDATION_COURSES = 10
@@ -307,6 +307,21 @@ class LiveSession:
     idle_seconds: int = 0
     overlapped_seconds: int = 0
     credited_minutes: int = 0  # passed on to the daily cap so far
+
+
+class SessionEnded(Conflict):
+    slug = "session-ended"
+    title = "The study session has ended"
+
+
+def already_ended(ended_at: datetime | None, ending: bool) -> bool:
+    """True: the session ended before and is being ended again (answered as it is). A
+    heartbeat after the end is refused: the player starts a new session."""
+    if ended_at is None:
+        return False
+    if not ending:
+        raise SessionEnded(f"the study session ended at {ended_at.isoformat()}; start a new one")
+    return True
 
 
 def start_live(now: datetime) -> LiveSession:

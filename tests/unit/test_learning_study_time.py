@@ -155,3 +155,11 @@ def test_refused_minutes_carry_every_reason():
     assert [(r.rule, r.minutes) for r in decision.refusals] == [
         ("LONGER_THAN_ELAPSED", 38), ("OVERLAPPING_SESSION", 10), ("DAILY_CAP", 12)]
     assert "clock allowance" in decision.reason and "daily study cap" in decision.reason
+
+
+def test_an_ended_session_answers_a_second_end_and_refuses_a_heartbeat():
+    assert domain.already_ended(None, ending=False) is False
+    assert domain.already_ended(None, ending=True) is False
+    assert domain.already_ended(NOW, ending=True) is True
+    with pytest.raises(domain.SessionEnded, match="start a new one"):
+        domain.already_ended(NOW, ending=False)
