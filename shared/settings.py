@@ -61,6 +61,9 @@ class Setting:
     check: Callable[[str], str | None] | None = None
     secrets: Callable[[str], list[str]] = lambda value: [value]
     optional: bool = False
+    # Why a value is refused outside the development profile (a development-only value,
+    # such as the study clock allowance that lets the demo study a curriculum in seconds).
+    outside_development: Callable[[str], str | None] | None = None
 
     def problems(self, config: dict, profile: str) -> list[str]:
         raw = config.get(self.key)
@@ -70,6 +73,10 @@ class Setting:
         found = []
         if self.check and (why := self.check(value)):
             found.append(f"{self.key} ({self.env}) {why}")
+        elif (self.outside_development and profile != DEVELOPMENT
+              and (why := self.outside_development(value))):
+            found.append(f"{self.key} ({self.env}) {why} outside the development profile "
+                         f"(CEA_PROFILE=development)")
         if self.secret and profile != DEVELOPMENT:
             parts = self.secrets(value)
             if any(not p.strip() for p in parts):

@@ -93,7 +93,9 @@ class CourseProgress(Model):
 
 
 class StudySession(Model):
-    """Every reported session, with what was accepted and what refused, and why."""
+    """Every reported session, with what was accepted and what refused, and why; its
+    time [started_at, ended_at) is what later sessions of the learner may not claim
+    again (ended_at empty on sessions recorded before: started_at + minutes_accepted)."""
     __tablename__ = "study_sessions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.account_id"))
@@ -107,4 +109,32 @@ class StudySession(Model):
     minutes_refused: Mapped[int] = mapped_column(Integer)
     refusal_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    __table_args__ = (UniqueConstraint("account_id", "session_id", name="uq_session"),)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    refusals: Mapped[list | None] = mapped_column(JSON, nullable=True)  # [{rule, minutes, message}]
+    __table_args__ = (UniqueConstraint("account_id", "session_id", name="uq_session"),
+                      # the overlap rule's question: the learner's sessions near a time
+                      Index("ix_study_sessions_learner_started", "learner_id", "started_at"))
+
+
+class LiveStudySession(Model):
+    """A session the platform measures: started, kept alive by heartbeats, ended. It
+    claims [started_at, last_beat_at) of the learner's time; what it credited and
+    refused (by rule) is kept as running totals."""
+    __tablename__ = "live_sessions"
+    session_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.account_id"), index=True)
+    learner_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    course_code: Mapped[str] = mapped_column(String(10))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_beat_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    heartbeats: Mapped[int] = mapped_column(Integer, default=0)
+    active_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    idle_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    overlapped_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    credited_minutes: Mapped[int] = mapped_column(Integer, default=0)  # before the daily cap
+    minutes_accepted: Mapped[int] = mapped_column(Integer, default=0)
+    minutes_refused: Mapped[int] = mapped_column(Integer, default=0)
+    refused_by_rule: Mapped[dict] = mapped_column(JSON, default=dict)
+    last_refusals: Mapped[list] = mapped_column(JSON, default=list)
+    __table_args__ = (Index("ix_live_sessions_learner_last_beat", "learner_id", "last_beat_at"),)

@@ -12,12 +12,43 @@ class StudyReport(Schema):
     minutes = fields.Int(required=True, strict=True, validate=validate.Range(1, 600))
 
 
+class Refusal(Schema):
+    rule = fields.Str(metadata={"description": "LONGER_THAN_ELAPSED, OVERLAPPING_SESSION, IDLE or DAILY_CAP"})
+    minutes = fields.Int()
+    message = fields.Str()
+
+
 class StudyResult(Schema):
     session_id = fields.Str()
     course_code = fields.Str()
     accepted_minutes = fields.Int()
     refused_minutes = fields.Int()
     refusal_reason = fields.Str(allow_none=True)
+    refusals = fields.List(fields.Nested(Refusal), metadata={"description": "Every refused minute "
+                           "with its rule (docs/program.md, \"Study\")."})
+    course_minutes = fields.Int()
+    course_complete = fields.Bool()
+    coursework_complete = fields.Bool()
+
+
+class NewLiveSession(Schema):
+    course_code = fields.Str(required=True, validate=validate.Length(min=1, max=10))
+
+
+class LiveSession(Schema):
+    session_id = fields.UUID()
+    enrollment_id = fields.UUID()
+    course_code = fields.Str()
+    status = fields.Str(metadata={"description": "open or ended"})
+    started_at = fields.AwareDateTime()
+    last_heartbeat_at = fields.AwareDateTime()
+    ended_at = fields.AwareDateTime(allow_none=True)
+    heartbeats = fields.Int()
+    accepted_minutes = fields.Int(metadata={"description": "Minutes credited to the course so far."})
+    refused_minutes = fields.Int()
+    refused_by_rule = fields.Dict(keys=fields.Str(), values=fields.Int())
+    refusals = fields.List(fields.Nested(Refusal), metadata={"description": "What this heartbeat "
+                           "(or the end) refused, with the reasons."})
     course_minutes = fields.Int()
     course_complete = fields.Bool()
     coursework_complete = fields.Bool()

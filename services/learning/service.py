@@ -2,20 +2,36 @@
 expiry, and the versioned catalog."""
 from nameko.dependency_providers import Config
 
+from datetime import timedelta
+
+from shared import settings
 from shared.calendar import utcnow
 from shared.contracts import billing, enrollment
 from shared.persistence.group_commit import GroupCommit
 from shared.service import ServiceBase, api, event_handler, periodic
 from shared.web.pagination import PageQuery, slice_page
 
-from . import actions, catalogs, schemas
+from . import actions, catalogs, domain, schemas
 
 STAFF = ("admin", "learner", "base_operator")
+
+
+def _production_allowance(value: str) -> str | None:
+    limit = domain.PRODUCTION_MAX_CLOCK_ALLOWANCE_MINUTES
+    return f"must be at most {limit} minutes" if int(value) > limit else None
 
 
 class LearningService(ServiceBase):
     name = "learning"
     config = Config()
+    required_settings = (
+        # The development profile lifts the allowance so the demo studies in seconds.
+        settings.Setting("STUDY_CLOCK_ALLOWANCE_MINUTES", "LEARNING_STUDY_CLOCK_ALLOWANCE_MINUTES",
+                         check=settings.whole_number(0, 1_000_000), optional=True,
+                         outside_development=_production_allowance),
+        settings.Setting("STUDY_IDLE_LIMIT_MINUTES", "LEARNING_STUDY_IDLE_LIMIT_MINUTES",
+                         check=settings.whole_number(1, 60), optional=True),
+    )
     # Progress reports at the exam-month peak share commits (one disk sync for many).
     reports = GroupCommit("progress", window_setting="PROGRESS_BATCH_WINDOW_SECONDS", window=0.002)
 
@@ -46,15 +62,61 @@ class LearningService(ServiceBase):
 
     # -- accounts and progress ---------------------------------------------------
 
+    def study_rules(self) -> actions.StudyRules:
+        minutes = lambda key, default: timedelta(minutes=int(self.config.get(key) or default))  # noqa: E731
+        return actions.StudyRules(
+            daily_cap=int(self.config.get("DAILY_STUDY_CAP_MINUTES", 480)),
+            allowance=minutes("STUDY_CLOCK_ALLOWANCE_MINUTES", 2),
+            idle_limit=minutes("STUDY_IDLE_LIMIT_MINUTES", 10))
+
     @api("POST", "/learning/accounts/<uuid:enrollment_id>/progress", roles=("learner",),
          request=schemas.StudyReport, response=schemas.StudyResult)
     def report_study(self, request, principal, enrollment_id, body):
         """A study session from the course player (idempotent per session id; a heartbeat
-        is a one-minute session with its own id)."""
-        cap = int(self.config.get("DAILY_STUDY_CAP_MINUTES", 480))
+        is a one-minute session with its own id). Only time that fits is credited: no
+        more than has passed since the start (plus the clock allowance), none another
+        session of the learner claims, within the daily cap; the rest is refused with
+        the reasons."""
+        rules = self.study_rules()
         return self.reports.run(
-            lambda tx: actions.report_study(tx, enrollment_id, principal, body, cap, utcnow()),
+            lambda tx: actions.report_study(tx, enrollment_id, principal, body, rules, utcnow()),
             key=str(enrollment_id))
+
+    @api("POST", "/learning/accounts/<uuid:enrollment_id>/sessions", roles=("learner",),
+         request=schemas.NewLiveSession, response=schemas.LiveSession, status=201)
+    def start_session(self, request, principal, enrollment_id, body):
+        """Start a live study session of a course: the platform measures its time from
+        the heartbeats (the player sends one about every minute) until it ends."""
+        rules = self.study_rules()
+        with self.db.transaction() as tx:
+            return actions.start_live_session(tx, enrollment_id, principal, body, rules, utcnow())
+
+    @api("POST", "/learning/accounts/<uuid:enrollment_id>/sessions/<uuid:session_id>/heartbeats",
+         roles=("learner",), response=schemas.LiveSession)
+    def session_heartbeat(self, request, principal, enrollment_id, session_id):
+        """The session is alive: the time since the last heartbeat is credited unless it
+        is longer than the idle limit or another session of the learner claims it."""
+        rules = self.study_rules()
+        return self.reports.run(
+            lambda tx: actions.beat_live_session(tx, enrollment_id, session_id, principal, rules, utcnow()),
+            key=str(enrollment_id))
+
+    @api("POST", "/learning/accounts/<uuid:enrollment_id>/sessions/<uuid:session_id>/end",
+         roles=("learner",), response=schemas.LiveSession)
+    def end_session(self, request, principal, enrollment_id, session_id):
+        """End the session (a last heartbeat); ending it again answers it unchanged."""
+        rules = self.study_rules()
+        return self.reports.run(
+            lambda tx: actions.beat_live_session(tx, enrollment_id, session_id, principal, rules, utcnow(),
+                                                 end=True),
+            key=str(enrollment_id))
+
+    @api("GET", "/learning/accounts/<uuid:enrollment_id>/sessions/<uuid:session_id>", roles=STAFF,
+         response=schemas.LiveSession)
+    def get_session(self, request, principal, enrollment_id, session_id):
+        """A live session: its time credited and refused, by reason."""
+        with self.db.read() as session:
+            return actions.live_session_view(session, enrollment_id, session_id, principal)
 
     @api("GET", "/learning/accounts/<uuid:enrollment_id>", roles=STAFF, response=schemas.Account)
     def get_account(self, request, principal, enrollment_id):

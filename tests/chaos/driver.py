@@ -155,6 +155,7 @@ class Driver:
                     "session_id": f"{eid}:{course['code']}:{part}", "course_code": course["code"],
                     "started_at": started.isoformat(), "minutes": minutes})
                 left, part = left - minutes, part + 1
+                started += timedelta(minutes=minutes)  # end to end: sessions never overlap
         learner.steps.append("studied")
 
         registration = call("POST", f"{u['exam']}/exam/registrations", learner_token, ok=(200, 201),

@@ -45,6 +45,7 @@ class System:
                "CERTIFICATE_PUBLIC_BASE_URL": self.urls["certificate"],
                "CERTIFICATE_VERIFY_RATE_LIMIT": "100000/minute",
                "LEARNING_DAILY_STUDY_CAP_MINUTES": "100000",
+               "LEARNING_STUDY_CLOCK_ALLOWANCE_MINUTES": "100000",
                # Quick retries so that a scenario drains in minutes; the same bounded tries.
                "CEA_RETRY_DELAYS_SECONDS": "0.5,1,2", "CEA_DEFER_MAX_ATTEMPTS": "120",
                "CEA_AMQP_HEARTBEAT": str(heartbeat), "EXAM_CLOSE_INTERVAL_SECONDS": "2",

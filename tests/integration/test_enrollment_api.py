@@ -87,6 +87,24 @@ def test_an_ineligible_application_is_refused_naming_every_failed_rule(enrollmen
     assert all(r["message"] for r in l3.json()["rules"])
 
 
+def test_a_12_year_old_is_refused_naming_the_minimum_age_and_nothing_is_enrolled(enrollment, bus):
+    sink = bus.sink("enrollment.enrolled")
+    operator = enrollment.client("enrollment", "base_operator", base="B001")
+    today = date.today()
+    twelve = people.id_number(born=today.replace(year=today.year - 12, day=1))
+    answer = operator.post("/enrollment/enrollments", applicants.application(
+        id_number=twelve, education={"tier": "secondary_vocational", "status": "studying"},
+        related_work_months=0))
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["type"] == "/problems/not-eligible"
+    assert [r["rule"] for r in problem["rules"]] == ["MINIMUM_AGE"]
+    assert "16" in problem["rules"][0]["message"]
+    assert operator.get("/enrollment/enrollments").json()["total"] == 0
+    assert sink.drain(quiet=0.5) == []
+
+
 def test_only_a_base_with_a_valid_authorization_enrolls_and_changes_are_recorded(enrollment):
     admin = enrollment.client("enrollment", "admin", subject="admin-7")
     operator = enrollment.client("enrollment", "base_operator", base="B001")

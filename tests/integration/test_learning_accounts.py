@@ -90,12 +90,14 @@ def test_study_started_is_emitted_once_and_the_day_cap_resets_at_shanghai_midnig
     assert study(learner, eid, "V07", 30, started=last_minute).status_code == 422  # not in L4: no study yet
     first = study(learner, eid, "F01", 60, started=last_minute).json()
     assert (first["accepted_minutes"], first["refused_minutes"]) == (60, 0)
-    over = study(learner, eid, "F02", 15, started=last_minute + timedelta(seconds=30)).json()
+    # (sessions of one learner never overlap: F01 runs 23:59-00:59)
+    over = study(learner, eid, "F02", 15, started=last_minute - timedelta(minutes=20)).json()
     assert (over["accepted_minutes"], over["refused_minutes"]) == (0, 15)
     assert "daily study cap of 60 minutes" in over["refusal_reason"]
-    next_day = study(learner, eid, "F02", 45, started=midnight).json()
+    assert [r["rule"] for r in over["refusals"]] == ["DAILY_CAP"]
+    next_day = study(learner, eid, "F02", 45, started=midnight + timedelta(hours=1)).json()
     assert (next_day["accepted_minutes"], next_day["refused_minutes"]) == (45, 0)
-    rest = study(learner, eid, "F03", 30, started=midnight + timedelta(hours=1)).json()
+    rest = study(learner, eid, "F03", 30, started=midnight + timedelta(hours=2)).json()
     assert (rest["accepted_minutes"], rest["refused_minutes"]) == (15, 15)
 
     started = sink.expect("learning.study-started")
@@ -160,14 +162,15 @@ def test_concurrent_reports_sharing_a_commit_each_count_once_and_the_cap_holds(s
     services.start("learning", DAILY_STUDY_CAP_MINUTES=8, PROGRESS_BATCH_WINDOW_SECONDS=0.05)
     eid, _, learner = open_account(services, bus, sink)
     started = utcnow() - timedelta(minutes=30)
-    heartbeats = [("F01", f"hb-{i}") for i in range(10)]
-    reports = heartbeats + heartbeats[:5] + [("V07", f"wrong-{i}") for i in range(5)]
+    # one-minute reports a minute apart (a learner's sessions never overlap)
+    heartbeats = [("F01", f"hb-{i}", started + timedelta(minutes=i)) for i in range(10)]
+    reports = heartbeats + heartbeats[:5] + [("V07", f"wrong-{i}", started) for i in range(5)]
     pool = GreenPool(len(reports))
-    answers = list(pool.imap(lambda r: study(learner, eid, r[0], 1, session=r[1], started=started), reports))
+    answers = list(pool.imap(lambda r: study(learner, eid, r[0], 1, session=r[1], started=r[2]), reports))
 
     assert sorted(a.status_code for a in answers) == [200] * 15 + [422] * 5
     by_session = {}
-    for (course, session), answer in zip(reports, answers):
+    for (course, session, _), answer in zip(reports, answers):
         if answer.status_code == 200:
             by_session.setdefault(session, []).append(answer.json()["accepted_minutes"])
     assert all(len(set(seen)) == 1 for seen in by_session.values())  # a resend answers alike

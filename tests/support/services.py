@@ -30,6 +30,7 @@ TEST_SETTINGS = {
     "DEFER_MAX_ATTEMPTS": "20",
     "QR_PROVIDER_SECRETS": "wechat_pay:test-wechat-secret,alipay:test-alipay-secret",
     "DAILY_STUDY_CAP_MINUTES": "100000",
+    "STUDY_CLOCK_ALLOWANCE_MINUTES": "100000",  # as the development profile (deploy/dev.env)
     "PUBLIC_BASE_URL": "http://verify.test",
     "VERIFY_RATE_LIMIT": "1000/minute",
     # certificate's signing key: a test-only Ed25519 key, never used elsewhere

@@ -10,6 +10,7 @@ PAGE = {"items", "total", "limit", "offset"}
 # A resource's own parts come whole with it: they are not lists of the collection.
 PARTS = {"TrainingBase": {"history"}, "Enrollment": {"history"}, "BulkUpload": {"results"},
          "Invoices": {"invoices"}, "Account": {"courses", "extensions"}, "Catalog": {"courses"},
+         "StudyResult": {"refusals"}, "LiveSession": {"refusals"},
          "BankQuestion": {"options"}, "QuestionRevisions": {"revisions"}, "CandidatePaper": {"questions"},
          "KeySet": {"keys"}, "Verification": {"history"},
          # identity: the JWKS format (RFC 7517), a staff account's grants, a login's own parts

@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 
 from services.enrollment.domain.eligibility import (Applicant, Education, HeldCertificate,
-                                                    TIERS, assess)
+                                                    TIERS, age_on, assess, birthday)
 
 TODAY = date(2026, 3, 1)
 ADULT = date(1990, 3, 7)
@@ -148,3 +148,47 @@ def test_a_refusal_names_every_failed_rule_at_once():
     born = date(2009, 6, 1)  # 16 only since 2025-06-01
     failed = rules(applicant("L4", work=36, since_l4=40, born=born))
     assert failed == ["WORK_MONTHS_IMPLAUSIBLE", "WORK_MONTHS_INCONSISTENT"]
+
+
+# -- the minimum age ----------------------------------------------------------------
+
+@pytest.mark.parametrize("level,tier", [("L4", "secondary_vocational"), ("L3", "bachelor")])
+def test_an_applicant_exactly_16_on_the_application_date_is_eligible(level, tier):
+    assert rules(applicant(level, tier, born=date(2010, 3, 1)), today=date(2026, 3, 1)) == []
+
+
+@pytest.mark.parametrize("level,tier", [("L4", "secondary_vocational"), ("L3", "bachelor")])
+def test_an_applicant_one_day_short_of_16_is_refused_naming_the_minimum_age(level, tier):
+    failed = assess(applicant(level, tier, born=date(2010, 3, 2)), [], date(2026, 3, 1))
+    assert [f.rule for f in failed] == ["MINIMUM_AGE"]
+    assert "16" in failed[0].message and "2026-03-01" in failed[0].message
+    assert "2010" not in failed[0].message  # the birth date is not quoted back
+
+
+def test_a_12_year_old_secondary_vocational_student_is_refused_l4():
+    a = applicant("L4", "secondary_vocational", "studying", born=date(2014, 5, 20))
+    assert rules(a, today=date(2026, 11, 29)) == ["MINIMUM_AGE"]
+
+
+def test_the_minimum_age_is_listed_with_the_other_failed_rules():
+    a = applicant("L4", work=3, born=date(2014, 5, 20))
+    assert rules(a, today=date(2026, 11, 29)) == ["MINIMUM_AGE", "WORK_MONTHS_IMPLAUSIBLE",
+                                                  "L4_EDUCATION", "L4_WORK_EXPERIENCE"]
+
+
+def test_born_on_29_february_is_16_on_29_february_of_the_leap_year_16_years_on():
+    born = date(2008, 2, 29)
+    a = applicant("L4", "secondary_vocational", born=born)
+    assert rules(a, today=date(2024, 2, 28)) == ["MINIMUM_AGE"]
+    assert rules(a, today=date(2024, 2, 29)) == []
+
+
+def test_born_on_29_february_completes_a_year_in_a_common_year_on_1_march():
+    born = date(2008, 2, 29)
+    assert birthday(born, 17) == date(2025, 3, 1)
+    assert age_on(born, date(2025, 2, 28)) == 16
+    assert age_on(born, date(2025, 3, 1)) == 17
+    # 2100 is a common year: born 2084-02-29, 16 only on 2100-03-01
+    a = applicant("L4", "secondary_vocational", born=date(2084, 2, 29))
+    assert rules(a, today=date(2100, 2, 28)) == ["MINIMUM_AGE"]
+    assert rules(a, today=date(2100, 3, 1)) == []

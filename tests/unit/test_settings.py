@@ -62,3 +62,16 @@ def test_identity_s_published_keys_or_the_issuer_s_own_keys_verify_without_key_f
     assert problems(OWN, config, issues_tokens=True) == ("production", [])
     _, found = problems(OWN, {**config, "JWKS_URL": "identity:8006/jwks"})
     assert found == ["JWKS_URL (JWKS_URL) must be an http(s) URL, not 'identity:8006/jwks'"]
+
+
+def test_the_study_clock_allowance_is_lifted_only_in_the_development_profile():
+    from services.learning.service import LearningService
+    own = COMMON + tuple(LearningService.required_settings)
+    assert problems(own, {**GOOD, "STUDY_CLOCK_ALLOWANCE_MINUTES": "2"}) == ("production", [])
+    _, found = problems(own, {**GOOD, "STUDY_CLOCK_ALLOWANCE_MINUTES": "100000"})
+    assert found == ["STUDY_CLOCK_ALLOWANCE_MINUTES (LEARNING_STUDY_CLOCK_ALLOWANCE_MINUTES) must be at most "
+                     "10 minutes outside the development profile (CEA_PROFILE=development)"]
+    lifted = {**GOOD, "PROFILE": "development", "STUDY_CLOCK_ALLOWANCE_MINUTES": "100000"}
+    assert problems(own, lifted) == ("development", [])
+    _, found = problems(own, {**lifted, "STUDY_IDLE_LIMIT_MINUTES": "0"})
+    assert found == ["STUDY_IDLE_LIMIT_MINUTES (LEARNING_STUDY_IDLE_LIMIT_MINUTES) must be between 1 and 60, not 0"]

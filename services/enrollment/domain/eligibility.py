@@ -26,7 +26,8 @@ TIER_NAMES = {
 STATUSES = ("graduated", "studying")
 L4_WORK_MONTHS = 36
 L3_WORK_MONTHS_AFTER_L4 = 12
-# The legal minimum working age (Labour Law art. 15): no related work before it.
+# The legal minimum working age (Labour Law art. 15): no related work before it,
+# and no application before it either (the certificate is a labour qualification).
 MINIMUM_WORKING_AGE = 16
 
 
@@ -80,11 +81,33 @@ def assess(applicant: Applicant, certificates: list[HeldCertificate], today: dat
     return failed
 
 
+def birthday(birth_date: date, years: int) -> date:
+    """The day a person completes `years` years. Born on 29 February, they complete
+    a year in a common year on 1 March, never earlier: an age limit is not reached
+    before the full years are lived."""
+    try:
+        return birth_date.replace(year=birth_date.year + years)
+    except ValueError:  # 29 February in a common year
+        return date(birth_date.year + years, 3, 1)
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Whole years completed on `day` (a program date, Asia/Shanghai)."""
+    years = day.year - birth_date.year
+    return years if birthday(birth_date, years) <= day else years - 1
+
+
 def _plausibility(a: Applicant, today: date) -> list[FailedRule]:
-    """Stated work a person cannot have done is refused whatever the route."""
+    """An applicant under the minimum age, or stated work a person cannot have done,
+    is refused whatever the route."""
     failed = []
+    if a.birth_date is not None and age_on(a.birth_date, today) < MINIMUM_WORKING_AGE:
+        failed.append(FailedRule("MINIMUM_AGE", f"The applicant must be at least "
+                      f"{MINIMUM_WORKING_AGE} years old on the application date (the legal minimum "
+                      f"working age; the certificate is a labour qualification); the ID number's "
+                      f"birth date makes them younger than that on {today.isoformat()}."))
     if a.birth_date is not None:
-        possible = whole_months_between(add_years(a.birth_date, MINIMUM_WORKING_AGE), today)
+        possible = whole_months_between(birthday(a.birth_date, MINIMUM_WORKING_AGE), today)
         if a.related_work_months > possible:
             failed.append(FailedRule("WORK_MONTHS_IMPLAUSIBLE", f"The applicant states "
                           f"{a.related_work_months} months of related work, but only {possible} "
@@ -149,7 +172,3 @@ def _l4_certificate_route(a: Applicant, certificates, today) -> list[FailedRule]
                       f"{a.work_months_since_l4} months of work since the L4 certificate "
                       f"{oldest.number}, but only {possible} months have passed since its issue."))
     return failed
-
-
-def add_years(day: date, years: int) -> date:
-    return add_months(day, 12 * years)
