@@ -37,7 +37,8 @@ demo: venv                ## one learner end to end through the running services
 infra:
 	@deploy/local/ensure-infra.sh
 
-test: venv infra          ## unit, integration, reliability, end-to-end and API contract tests
+test: venv infra          ## ruff, then unit, integration, reliability, end-to-end and API contract tests
+	$(BIN)/ruff check .
 	$(PY) -m pytest tests/unit tests/integration tests/reliability tests/e2e tests/contract
 
 test-unit: venv

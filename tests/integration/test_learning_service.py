@@ -3,7 +3,6 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from tests.support import events
-from tests.support.wait import wait_for
 
 
 def _open_account(services, bus, sink, enrolled=None):
