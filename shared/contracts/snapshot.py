@@ -11,7 +11,7 @@ are left out: rewording a field is not a change of contract.
 writes the snapshot of every new contract version and records a compatible change
 (an optional field added), and refuses a breaking one: a field removed, retyped,
 newly required, no longer required, newly nullable, or with other choices or bounds.
-A breaking change is a new version (docs/events.md, "Changing a contract"). A
+A breaking change is a new version (docs/architecture.md, "Changing a contract"). A
 version that was never deployed, or one retired once nothing in flight uses it,
 is let go by deleting its snapshot file by hand, where a reviewer sees it.
 
@@ -170,7 +170,7 @@ def main() -> int:
         written = update()
     except BreakingChange as exc:
         print("Breaking change to a contract version; declare a new version instead "
-              "(docs/events.md, \"Changing a contract\"):", file=sys.stderr)
+              "(docs/architecture.md, \"Changing a contract\"):", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1

@@ -1,5 +1,5 @@
 """A breaking change is a new version, handled beside the old one while both are in
-flight (docs/events.md, "Changing a contract"): one consumer, one queue, a handler per
+flight (docs/architecture.md, "Changing a contract"): one consumer, one queue, a handler per
 (type, version), on the real broker."""
 import uuid
 

@@ -102,12 +102,13 @@ def test_update_records_new_versions_and_compatible_changes_and_refuses_breaking
     assert not (tmp_path / "billing.tested.v2.json").exists()  # nothing written when refused
 
     # The breaking change as a new version beside the old one: accepted.
-    assert snapshot.update(tmp_path, {grown.key: grown, v2.key: v2}) == [str(tmp_path / "billing.tested.v2.json")]
+    written = snapshot.update(tmp_path, {grown.key: grown, v2.key: v2})
+    assert written == [str(tmp_path / "billing.tested.v2.json")]
 
 
 def test_the_live_contracts_keep_every_recorded_promise():
     """A field removed, retyped or newly required within a version fails here: declare
-    a new version instead (docs/events.md, "Changing a contract")."""
+    a new version instead (docs/architecture.md, "Changing a contract")."""
     assert snapshot.problems(snapshot.recorded(), snapshot.live()) == []
 
 

@@ -1,6 +1,6 @@
 """Two versions of one test-only event type, and a probe service that handles both
 side by side, as a real consumer does while a breaking change rolls out
-(docs/events.md, "Changing a contract").
+(docs/architecture.md, "Changing a contract").
 
 `testbed.renamed` v1 carries `full_name`; v2 replaced it by `family_name` and
 `given_name` (a field removed: a breaking change, so a new version). The service
@@ -72,5 +72,5 @@ class VersionedProbeService(ServiceBase):
 
     @staticmethod
     def _record(tx, event, name: str) -> None:
-        tx.session.execute(insert(effects).values(event_id=str(event.id), full_name=f"v{event.version} {name}",
-                                                  redelivered=False))
+        tx.session.execute(insert(effects).values(
+            event_id=str(event.id), full_name=f"v{event.version} {name}", redelivered=False))
