@@ -37,12 +37,12 @@ demo: venv                ## one learner end to end through the running services
 infra:
 	@deploy/local/ensure-infra.sh
 
-test: venv infra          ## ruff, then unit, integration, reliability, end-to-end and API contract tests
+test: venv infra          ## ruff, then unit, actions (no broker), integration, reliability, end-to-end and API contract tests
 	$(BIN)/ruff check .
-	$(PY) -m pytest tests/unit tests/integration tests/reliability tests/e2e tests/contract
+	$(PY) -m pytest tests/unit tests/actions tests/integration tests/reliability tests/e2e tests/contract
 
 test-unit: venv
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest tests/unit tests/actions
 
 chaos: venv infra        ## faults under load, invariants checked: make chaos [CHAOS_LEARNERS=200] [CHAOS_ONLY=1,2]
 	$(PY) -m tests.chaos --learners $(or $(CHAOS_LEARNERS),200) $(if $(CHAOS_ONLY),--only $(CHAOS_ONLY))

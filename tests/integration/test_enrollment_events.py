@@ -4,7 +4,7 @@ from datetime import date, timedelta
 import pytest
 
 from shared import identity
-from tests.support import enrollment_events as ev
+from tests.support import events as ev
 from tests.support import enrollment_people as applicants
 from tests.support import people
 from tests.support.services import TEST_SETTINGS
