@@ -18,7 +18,17 @@ LEVELS = ("L4", "L3")
 QUESTIONS_PER_PAPER = 100
 POINTS_PER_PAPER = Decimal(100)
 PASS_MARK = Decimal(60)
-TENTH = Decimal("0.1")
+TENTH = Decimal("0.1")  # marks are whole tenths of a point, stored as integer tenths
+
+
+def tenths(points: Decimal) -> int:
+    """Points as the integer tenths the database keeps."""
+    return int(points / TENTH)
+
+
+def points(tenths_: int) -> Decimal:
+    """Integer tenths as points, exact to the tenth."""
+    return (Decimal(tenths_) * TENTH).quantize(TENTH)
 
 
 class BlueprintError(InvalidInput):
