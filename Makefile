@@ -77,8 +77,8 @@ trace: venv               ## make trace ID=<enrollment id> [VIA=<gateway URL>] [
 verify-certificate: venv  ## make verify-certificate FILE=cert.json KEYS=keys.json (offline signature check)
 	@$(PY) -m services.certificate.verify_file $(FILE) --keys $(KEYS)
 
-catalog: contracts-snapshot ## regenerate docs/events.md from the contracts (a breaking change stops it)
-	@$(PY) -m shared.contracts.catalog > docs/events.md
+catalog: contracts-snapshot ## regenerate the event catalog, docs/events.md, from the contracts (a breaking change stops it)
+	@$(PY) -m shared.contracts.event_catalog > docs/events.md
 
 contracts-snapshot: venv  ## record new contract versions in shared/contracts/snapshots/; refuse breaking changes
 	@$(PY) -m shared.contracts.snapshot
