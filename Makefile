@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 LOCKS  := requirements.lock requirements-dev.lock
 STAMP  := $(VENV)/.installed-$(shell cat $(LOCKS) | cksum | cut -d' ' -f1)
 
-.PHONY: chaos chaos-smoke venv keys run stop status demo test test-unit bench token admin queues dead-letters replay discard trace catalog migration infra verify-certificate load-bank
+.PHONY: chaos chaos-smoke venv keys run stop status demo test test-unit bench token admin queues dead-letters replay discard trace catalog contracts-snapshot migration infra verify-certificate load-bank
 
 # The runtime lock (what the image installs) and the test/development lock, each pinning
 # every transitive package: installed without resolving, then checked to be complete.
@@ -37,11 +37,12 @@ demo: venv                ## one learner end to end through the running services
 infra:
 	@deploy/local/ensure-infra.sh
 
-test: venv infra          ## unit, integration, reliability, end-to-end and API contract tests
-	$(PY) -m pytest tests/unit tests/integration tests/reliability tests/e2e tests/contract
+test: venv infra          ## ruff, then unit, actions (no broker), integration, reliability, end-to-end and API contract tests
+	$(BIN)/ruff check .
+	$(PY) -m pytest tests/unit tests/actions tests/integration tests/reliability tests/e2e tests/contract
 
 test-unit: venv
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest tests/unit tests/actions
 
 chaos: venv infra        ## faults under load, invariants checked: make chaos [CHAOS_LEARNERS=200] [CHAOS_ONLY=1,2]
 	$(PY) -m tests.chaos --learners $(or $(CHAOS_LEARNERS),200) $(if $(CHAOS_ONLY),--only $(CHAOS_ONLY))
@@ -76,8 +77,11 @@ trace: venv               ## make trace ID=<enrollment id> [VIA=<gateway URL>] [
 verify-certificate: venv  ## make verify-certificate FILE=cert.json KEYS=keys.json (offline signature check)
 	@$(PY) -m services.certificate.verify_file $(FILE) --keys $(KEYS)
 
-catalog: venv             ## regenerate docs/events.md from the contracts
-	@$(PY) -m shared.contracts.catalog > docs/events.md
+catalog: contracts-snapshot ## regenerate the event catalog, docs/events.md, from the contracts (a breaking change stops it)
+	@$(PY) -m shared.contracts.event_catalog > docs/events.md
+
+contracts-snapshot: venv  ## record new contract versions in shared/contracts/snapshots/; refuse breaking changes
+	@$(PY) -m shared.contracts.snapshot
 
 load-bank: venv           ## make load-bank FILE=/secure/bank.yaml (into EXAM_DATABASE_URL; docs/question-bank.md)
 	@$(PY) -m services.exam.load_bank $(FILE)

@@ -11,10 +11,9 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from shared.check_characters import ID_NUMBER, iso7064_mod_2
 from shared.errors import InvalidInput
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
 # ASCII only: `\d` would also take other scripts' digits, which int() accepts and the
 # keyed hash (ASCII) would then fail on.
 _SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
@@ -49,7 +48,7 @@ class IdNumber:
 
 def check_character(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS)) % 11]
+    return iso7064_mod_2(first17, ID_NUMBER)
 
 
 def _normalized(raw: str | None) -> str:

@@ -71,7 +71,8 @@ class Runtime(DependencyProvider):
                            lambda: self.queues.counts()[topology.dead_letter_queue(service)][0])
         self.metrics.gauge("cea_queue_messages", "Messages ready in this service's queues, by queue",
                            lambda: {(q,): c[0] for q, c in self.queues.counts().items()}, labels=("queue",))
-        self.metrics.gauge("cea_queue_consumers", "Consumers on this service's queues (all replicas), by queue",
+        self.metrics.gauge("cea_queue_consumers",
+                           "Consumers on this service's queues (all replicas), by queue",
                            lambda: {(q,): c[1] for q, c in self.queues.counts().items()}, labels=("queue",))
 
     def stop(self):

@@ -190,7 +190,8 @@ class Settings(SharedExtension):
                         "repository; never expose it (CEA_PROFILE=development)", service,
                         extra={"profile": self.profile})
         else:
-            log.info("%s starting with the %s profile", service, self.profile, extra={"profile": self.profile})
+            log.info("%s starting with the %s profile", service, self.profile,
+                     extra={"profile": self.profile})
 
     def setup(self):
         if self.found:

@@ -106,7 +106,8 @@ def declared_encoding(charset: str) -> str:
     try:
         info = codecs.lookup(charset.strip().strip('"'))
     except LookupError:
-        raise NotText(f"the declared charset {charset!r} is not a known encoding; send UTF-8 or GBK") from None
+        raise NotText(f"the declared charset {charset!r} is not a known encoding; "
+                      "send UTF-8 or GBK") from None
     try:
         ascii_compatible = "a,\n".encode(info.name) == b"a,\n"
     except (LookupError, UnicodeError, TypeError):

@@ -18,6 +18,7 @@ import pytest  # noqa: E402
 
 from shared.tokens import generate_key_pair  # noqa: E402
 from tests.support import infra  # noqa: E402
+from tests.support.actions_db import ActionsDatabase  # noqa: E402
 from tests.support.bus import Bus  # noqa: E402
 from tests.support.sinks import MailSink  # noqa: E402
 from tests.support.services import RunningServices  # noqa: E402
@@ -79,6 +80,22 @@ def database_url_for(backend, tmp_path):
     yield make
     for url in made:
         infra.drop_database(url)
+
+
+@pytest.fixture
+def actions_db(tmp_path):
+    """The fast tier (tests/support/actions_db.py): `actions_db("learning")` is that
+    service's migrated SQLite database, to run its actions or handlers in a real
+    transaction without a broker."""
+    made = []
+
+    def make(service: str) -> ActionsDatabase:
+        made.append(ActionsDatabase(service, tmp_path))
+        return made[-1]
+
+    yield make
+    for db in made:
+        db.close()
 
 
 @pytest.fixture

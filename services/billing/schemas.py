@@ -2,13 +2,10 @@
 from marshmallow import Schema, fields, validate
 
 from shared.web.pagination import PageQuery, page_of
-from shared.web.fields import Month, Offset, ProgramMoment
+from shared.web.fields import Month, ProgramMoment
 
 # More than any payment of this program (100,000 CNY): a bigger amount is a mistake.
 MAX_FEN = 10_000_000
-
-PROVIDERS = ("wechat_pay", "alipay")
-
 
 class QrNotification(Schema):
     """What a QR-payment provider posts (signed over the raw body)."""

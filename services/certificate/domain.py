@@ -14,18 +14,15 @@ import json
 import re
 import unicodedata
 
+from shared.check_characters import ALPHANUMERIC, iso7064_mod_2
 from shared.errors import Conflict, RuleViolation
 
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*"
 PREFIX = "CEA"
 
 
 def check_character(body: str) -> str:
-    """ISO 7064 MOD 37-2 (pure system) over the characters of `body`."""
-    p = 0
-    for ch in _significant(body):
-        p = ((p + ALPHABET.index(ch)) * 2) % 37
-    return ALPHABET[(38 - p) % 37]
+    """ISO 7064 MOD 37-2 over the characters of `body` that count."""
+    return iso7064_mod_2(_significant(body), ALPHANUMERIC)
 
 
 def _significant(text: str) -> str:

@@ -2,7 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.web.pagination import PageQuery, page_of
-from shared.web.fields import Offset, ProgramDate, Text
+from shared.web.fields import ProgramDate, Text
 
 from .domain.eligibility import STATUSES, TIERS
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,17 +22,6 @@ from .domain.paper import Blueprint, blueprint_from_data
 from .models import Candidate, PaidRetake, Registration, Sitting
 
 BLUEPRINTS_FILE = Path(__file__).parent / "bank" / "blueprints.yaml"
-TENTH = Decimal("0.1")
-
-
-def tenths(points: Decimal) -> int:
-    return int(points / TENTH)
-
-
-def points(tenths_: int) -> Decimal:
-    return (Decimal(tenths_) * TENTH).quantize(TENTH)
-
-
 # -- set-up: the blueprints and the calendar (the bank: question_bank.py) ----------
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,8 @@ from shared.errors import Conflict, NotFound
 from shared.web.pagination import page
 
 from . import question_bank
-from .actions import current_blueprint, own_registration, points, tenths
+from .actions import current_blueprint, own_registration
+from .domain.paper import points, tenths
 from .domain import scoring
 from .domain.paper import BankQuestion, display_keys, draw
 from .models import Paper, PaperQuestion, Question, Registration, Sitting

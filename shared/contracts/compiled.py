@@ -78,7 +78,8 @@ def _type_of(name: str, field) -> Any:
         if field.key_field is None and field.value_field is None:
             kind = dict[str, Any]
         else:
-            kind = dict[_type_of(name + ".key", field.key_field), _type_of(name + ".value", field.value_field)]
+            kind = dict[_type_of(name + ".key", field.key_field),
+                        _type_of(name + ".value", field.value_field)]
     else:
         raise Untranslatable(f"{name}: {type(field).__name__}")
     return Annotated[kind, msgspec.Meta(**meta)] if meta else kind

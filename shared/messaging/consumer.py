@@ -476,17 +476,25 @@ def event_handler(schema_cls, *, batch: bool = False):
 
     The handler changes state through `tx.session`, emits through `tx.emit`; the
     consumer provides the transaction, the inbox and the acknowledgement. Should a
-    batch fail, the consumer calls the handler again with one event at a time."""
+    batch fail, the consumer calls the handler again with one event at a time.
+
+    The method stays callable as written, `service.handler(tx, event)` (a test, or
+    the fast tier's `actions_tx`); only the consumer's worker passes it a `Group`."""
 
     def decorate(fn):
         @functools.wraps(fn)
-        def run_group(self, group: Group):
-            if batch:
-                group.run(lambda tx, events: fn(self, tx, events))
-            else:
-                group.run(lambda tx, events: [fn(self, tx.caused_by(e), e) for e in events])
+        def handler(self, *args, **kwargs):
+            if len(args) == 1 and not kwargs and isinstance(args[0], Group):
+                group = args[0]
+                if batch:
+                    group.run(lambda tx, events: fn(self, tx, events))
+                else:
+                    group.run(lambda tx, events: [fn(self, tx.caused_by(e), e) for e in events])
+                return None
+            return fn(self, *args, **kwargs)
 
-        register_entrypoint(run_group, EventHandler(schema_cls))
-        return run_group
+        handler.batch = batch
+        register_entrypoint(handler, EventHandler(schema_cls))
+        return handler
 
     return decorate

@@ -37,7 +37,8 @@ class OutboxRelay(SharedExtension):
         self.batch_size = int(config.get("OUTBOX_BATCH", 500))
         self.window = int(config.get("OUTBOX_WINDOW", 2000))
         self.poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
-        self.name = f"{self.container.service_name}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.name = (f"{self.container.service_name}@{socket.gethostname()}:{os.getpid()}:"
+                     f"{uuid.uuid4().hex[:6]}")
         self._wakeup = Signal()
         self._running = False
         self._gt = None

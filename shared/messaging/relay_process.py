@@ -251,7 +251,8 @@ class RelayProcess:
     def _on_confirm(self, frame):
         method = frame.method
         ok = isinstance(method, pika.spec.Basic.Ack)
-        tags = [t for t in self.pending if t <= method.delivery_tag] if method.multiple else [method.delivery_tag]
+        tags = ([t for t in self.pending if t <= method.delivery_tag] if method.multiple
+                else [method.delivery_tag])
         for tag in tags:
             entry = self.pending.pop(tag, None)
             if entry is not None:
@@ -336,8 +337,8 @@ class _Declarer:
         self._start()
 
     def queue_declare(self, queue, durable, auto_delete, arguments):
-        self.steps.append(lambda cb: self.channel.queue_declare(queue, durable=durable, auto_delete=auto_delete,
-                                                                arguments=arguments, callback=cb))
+        self.steps.append(lambda cb: self.channel.queue_declare(
+            queue, durable=durable, auto_delete=auto_delete, arguments=arguments, callback=cb))
         self._start()
 
     def queue_bind(self, queue, exchange, routing_key):

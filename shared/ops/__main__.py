@@ -1,7 +1,8 @@
 """The operator's command line.
 
     python -m shared.ops start | stop | status | migrate
-    python -m shared.ops migrate SERVICE [--wait SECONDS]     one service's schema (a Job; --wait: an init container)
+    python -m shared.ops migrate SERVICE [--wait SECONDS]     one service's schema (a Job;
+                                                              --wait: an init container)
     python -m shared.ops queues [--json]                      depth, consumers, rates, dead letters
     python -m shared.ops dead-letters list SERVICE [--json]
     python -m shared.ops dead-letters show SERVICE EVENT_ID [--json]
@@ -9,7 +10,8 @@
     python -m shared.ops dead-letters discard SERVICE EVENT_ID
     python -m shared.ops trace ENROLLMENT_ID [--via URL] [--json]   one learner's journey
     python -m shared.ops demo                                  one learner end to end (services running)
-    python -m shared.ops serve SERVICE [--relay]               run one service (or its outbox relay) in this process
+    python -m shared.ops serve SERVICE [--relay]               run one service (or its outbox relay)
+                                                               in this process
     python -m shared.ops gateway-docs DIR                      write the API documentation page under DIR/docs
 
 EVENT_ID may be any unambiguous prefix (at least 4 characters) of an event id, as
@@ -73,7 +75,8 @@ def dead_letters(args) -> int:
         if args.all:
             chosen = letters
         else:
-            wanted = match_prefix(args.event_id, [d.message_id for d in letters], f"{args.service} dead letter")
+            wanted = match_prefix(args.event_id, [d.message_id for d in letters],
+                                  f"{args.service} dead letter")
             chosen = [d for d in letters if d.message_id == wanted]
         done = []
         for d in chosen:
@@ -112,8 +115,8 @@ def print_journey(rows) -> None:
     for column in ("time (UTC)", "service", "", "event", "event id"):
         table.add_column(column, no_wrap=True)
     for r in rows:
-        table.add_row(r["at"][11:23], r["service"], "→ emitted" if r["direction"] == "emitted" else "← handled",
-                      r["type"], r["shown_id"])
+        direction = "→ emitted" if r["direction"] == "emitted" else "← handled"
+        table.add_row(r["at"][11:23], r["service"], direction, r["type"], r["shown_id"])
     console.print(table)
 
 
@@ -133,7 +136,8 @@ def main(argv=None) -> int:
     migrate = sub.add_parser("migrate", help="every service's schema (development), or one service's")
     migrate.add_argument("service", nargs="?", choices=list(local.SERVICES))
     migrate.add_argument("--wait", type=float, metavar="SECONDS",
-                         help="change nothing: wait until the schema is at head (exit 1 when it is not in time)")
+                         help="change nothing: wait until the schema is at head "
+                              "(exit 1 when it is not in time)")
     sub.add_parser("demo")
     q = sub.add_parser("queues")
     q.add_argument("--json", action="store_true", help="print JSON instead of a table")

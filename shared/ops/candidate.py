@@ -13,7 +13,8 @@ BANK = Path(__file__).resolve().parents[2] / "services" / "exam" / "bank" / "sam
 
 @lru_cache(maxsize=1)
 def _bank() -> dict:
-    return {(q["type"], q["prompt"]): q for q in yaml.safe_load(BANK.read_text(encoding="utf-8"))["questions"]}
+    questions = yaml.safe_load(BANK.read_text(encoding="utf-8"))["questions"]
+    return {(q["type"], q["prompt"]): q for q in questions}
 
 
 def correct_answers(paper: dict) -> dict[int, object]:

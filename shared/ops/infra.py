@@ -63,7 +63,8 @@ def plan(found: Found, services: list[str], postgres: bool = False) -> list[Step
                           ("rabbitmq-plugins enable rabbitmq_management",), essential=False))
     if postgres and not found.postgres_up:
         steps.append(Step("start PostgreSQL", (
-            'pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start',),
+            'pg_ctlcluster --skip-systemctl-redirect '
+            '"$(ls /etc/postgresql | sort -V | tail -1)" main start',),
             essential=True))
     if postgres and not found.postgres_databases:
         psql = "runuser -u postgres -- psql -q -v ON_ERROR_STOP=1"

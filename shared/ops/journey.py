@@ -192,7 +192,8 @@ class Journey:
         if found.status_code == 404:
             today = datetime.now(timezone.utc).date()
             self._call("POST", f"{self.urls.enrollment}/enrollment/bases", admin, json={
-                "code": self.base_code, "name": "示范碳排放管理培训基地", "contact": "演示联系人 010-00000000",
+                "code": self.base_code, "name": "示范碳排放管理培训基地",
+                "contact": "演示联系人 010-00000000",
                 "authorized_from": (today - timedelta(days=30)).isoformat(),
                 "authorized_until": (today + timedelta(days=730)).isoformat()}, expect=(201, 409))
 
@@ -208,15 +209,17 @@ class Journey:
         eid, learner_id = enrollment["enrollment_id"], enrollment["learner_id"]
         self._say(f"enrolled {name} ({enrollment['id_number_masked']}) at {self.base_code}: {eid}")
 
-        order = self._until("the order", lambda: self._ok("GET", f"{u.billing}/billing/enrollments/{eid}/order",
-                                                          operator))
-        self._say(f"order {order['order_id']}: {order['amount_display']} CNY, remark {order['payment_remark']}")
+        order = self._until("the order", lambda: self._ok(
+            "GET", f"{u.billing}/billing/enrollments/{eid}/order", operator))
+        self._say(f"order {order['order_id']}: {order['amount_display']} CNY, "
+                  f"remark {order['payment_remark']}")
         body = json.dumps({"transaction_id": f"WX{uuid.uuid4().hex[:20]}", "order_id": order["order_id"],
                            "amount_fen": order["amount_fen"],
                            "paid_at": datetime.now(timezone.utc).isoformat()}).encode()
         signature = hmac.new(self.qr_secret.encode(), body, hashlib.sha256).hexdigest()
         paid = self._call("POST", f"{u.billing}/billing/payments/qr/wechat_pay", data=body,
-                          headers={"X-Signature": f"sha256={signature}", "Content-Type": "application/json"}).json()
+                          headers={"X-Signature": f"sha256={signature}",
+                                   "Content-Type": "application/json"}).json()
         if paid["settlement"] != "applied":
             raise JourneyError(f"payment not applied: {paid}")
         self._say("paid by WeChat Pay (signed notification)")
@@ -295,7 +298,8 @@ class Journey:
         """Every event of the journey, as each service recorded it."""
         operator = mint(self.private_key, "operator")
         steps = []
-        names = ("enrollment", "billing", "learning", "exam", "certificate") + (("identity",) if self.urls.identity else ())
+        names = (("enrollment", "billing", "learning", "exam", "certificate")
+                 + (("identity",) if self.urls.identity else ()))
         for name in names:
             answer = self._call("GET", f"{getattr(self.urls, name)}/{name}/journeys/{enrollment_id}",
                                 operator, expect=(200, 404))

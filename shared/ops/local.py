@@ -374,7 +374,8 @@ def start() -> int:
               f"  API documentation: {gateway.url}/docs/")
     else:
         print(f"  gateway      not started: nginx is not installed (as root: {INSTALL_HINT})")
-    print(f"  {'mailsink':<12} SMTP on 127.0.0.1:{os.environ.get('IDENTITY_SMTP_PORT', '8025')}, mail kept in "
+    print(f"  {'mailsink':<12} SMTP on 127.0.0.1:{os.environ.get('IDENTITY_SMTP_PORT', '8025')}, "
+          "mail kept in "
           f"var/mail; SMS in var/sms/outbox.jsonl   pid {states['mailsink']['pid']}")
     if not _has_admin():
         print("\nNo administrator yet: make admin LOGIN=<name> NAME=<full name>")
@@ -388,8 +389,9 @@ def _has_admin() -> bool:
     engine = make_engine(database_url("identity"))
     try:
         with engine.connect() as conn:
-            return conn.execute(select(RoleGrant.grant_id).where(RoleGrant.role == "admin",
-                                                                 RoleGrant.removed_at.is_(None)).limit(1)).first() is not None
+            granted = select(RoleGrant.grant_id).where(RoleGrant.role == "admin",
+                                                       RoleGrant.removed_at.is_(None)).limit(1)
+            return conn.execute(granted).first() is not None
     finally:
         engine.dispose()
 

@@ -93,7 +93,8 @@ def management_get(path: str, env=os.environ):
     if answer.status_code == 404:
         return None
     if answer.status_code != 200 or "json" not in answer.headers.get("Content-Type", ""):
-        raise OperatorError(f"{where} answered {answer.status_code}, not the management API: check RABBIT_API")
+        raise OperatorError(f"{where} answered {answer.status_code}, not the management API: "
+                            "check RABBIT_API")
     return answer.json()
 
 

@@ -51,7 +51,8 @@ def check(rpc, checks: dict[str, str], failures: dict[str, int], limit: int, gra
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--failures", type=int, default=3)
     parser.add_argument("--grace", type=float, default=30.0)
     parser.add_argument("--timeout", type=float, default=3.0)

@@ -40,7 +40,8 @@ class Month(fields.String):
 
     def __init__(self, **kwargs):
         super().__init__(validate=[validate.Length(equal=7),
-                                   validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be a month, YYYY-MM")],
+                                   validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$",
+                                                   error="must be a month, YYYY-MM")],
                          **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):

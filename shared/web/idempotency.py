@@ -170,7 +170,8 @@ class IdempotencyKeys(SharedExtension):
             if row.state == "done":
                 return Kept(row.status, row.content_type, row.body)
             if row.created_at > now - self.pending_for:
-                raise KeyInProgress("the first request with this key has not been answered yet; retry shortly")
+                raise KeyInProgress("the first request with this key has not been answered yet; "
+                                    "retry shortly")
             # Its process died mid-request: this one takes the key over.
             tx.session.execute(update(table).where(table.c.caller == caller, table.c.key == key)
                                .values(created_at=now))

@@ -96,7 +96,8 @@ def from_exception(exc: BaseException) -> Response:
         if isinstance(exc, kind):
             return problem(status or exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
     if isinstance(exc, RequestEntityTooLarge):  # a body read past the route's limit
-        return problem(413, BodyTooLarge.slug, BodyTooLarge.title, "the body is larger than this route accepts")
+        return problem(413, BodyTooLarge.slug, BodyTooLarge.title,
+                       "the body is larger than this route accepts")
     if isinstance(exc, HTTPException):
         return from_http_exception(exc)
     if is_database_outage(exc):

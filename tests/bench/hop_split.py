@@ -1,7 +1,6 @@
 """Consumer alone (relay off), then the relay alone on the filled outbox."""
 import json, subprocess, sys, tempfile, time
 from pathlib import Path
-import pika
 from tests.support import infra
 from tests.bench import hop
 from shared.messaging import topology

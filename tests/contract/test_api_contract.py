@@ -33,7 +33,7 @@ TOKENS = {"admin": {}, "base_operator": {"base": "B001"}}
 KNOWN_ELSEWHERE: dict[str, str] = {}
 
 # The fuzzer runs on SQLite: what it checks is the HTTP contract, the same on both.
-pytestmark = [pytest.mark.parametrize("backend", ["sqlite"], indirect=True), pytest.mark.slow]
+pytestmark = [pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
 
 
 @pytest.fixture

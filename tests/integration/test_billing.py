@@ -12,21 +12,6 @@ def _enroll(services, level="L4"):
     return answer.json()
 
 
-def test_enrolled_opens_one_order_for_the_exact_fee(services, bus):
-    sink = bus.sink("billing.order-opened")
-    services.start("enrollment")
-    services.start("billing")
-    l4, l3 = _enroll(services, "L4"), _enroll(services, "L3")
-
-    opened = {str(sink.expect("billing.order-opened", where=lambda e: str(e.data["enrollment_id"]) == x["enrollment_id"]).data["enrollment_id"]): x for x in (l4, l3)}
-    assert len(opened) == 2
-    clerk = services.client("billing", "finance_clerk")
-    order = clerk.get(f"/billing/enrollments/{l4['enrollment_id']}/order").json()
-    assert order["amount_fen"] == 390000 and order["amount_display"] == "3,900.00"
-    assert order["payment_remark"] == "张三—碳排放管理员"
-    assert clerk.get(f"/billing/enrollments/{l3['enrollment_id']}/order").json()["amount_fen"] == 490000
-
-
 def test_signed_notification_pays_once_and_bad_ones_change_nothing(services, bus):
     sink = bus.sink("billing.paid", "billing.order-opened")
     services.start("enrollment")

@@ -1,7 +1,8 @@
 """Orders after they open: cancellation, QR payments arriving twice or late, retake
 orders — through the event handlers and the API, real broker and database."""
 from tests.support import events, payments
-from tests.support.billing_helpers import cancelled, enroll, order_of, retake_required, statement, upload
+from tests.support.billing_helpers import enroll, order_of, statement, upload
+from tests.support.events import cancelled, retake_required
 from tests.support.wait import wait_for
 
 

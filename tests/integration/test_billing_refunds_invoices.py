@@ -5,7 +5,8 @@ import io
 from pypdf import PdfReader
 
 from tests.support import payments
-from tests.support.billing_helpers import enroll, order_of, study_started
+from tests.support.billing_helpers import enroll, order_of
+from tests.support.events import study_started
 from tests.support.wait import wait_for
 
 VALID_USCC = "91350100M000100Y43"

@@ -4,7 +4,8 @@ import io
 
 from shared.calendar import PROGRAM_TZ, utcnow
 from tests.support import payments
-from tests.support.billing_helpers import cancelled, enroll, order_of
+from tests.support.billing_helpers import enroll, order_of
+from tests.support.events import cancelled
 from tests.support.wait import wait_for
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from shared.persistence.engine import make_engine
-from tests.support import enrollment_events as ev
+from tests.support import events as ev
 from tests.support import enrollment_people as applicants
 from tests.support import people
 from tests.support.wait import wait_for

@@ -1,10 +1,11 @@
-"""Enrollment's handlers of the other services' events, through the real broker."""
+"""Enrollment's handlers of the other services' events, through the real broker (what one
+event changes alone: tests/actions/test_enrollment_reactions.py)."""
 from datetime import date, timedelta
 
 import pytest
 
 from shared import identity
-from tests.support import enrollment_events as ev
+from tests.support import events as ev
 from tests.support import enrollment_people as applicants
 from tests.support import people
 from tests.support.services import TEST_SETTINGS
@@ -35,18 +36,6 @@ def until(operator, enrollment, condition) -> dict:
         view = status_of(operator, enrollment)
         return view if condition(view) else None
     return wait_for(met)
-
-
-def test_a_refund_marks_a_paid_enrollment_refunded(operator, bus):
-    e = enroll(operator)
-    bus.publish(ev.order_opened(e))
-    bus.publish(ev.paid(e))
-    until(operator, e, lambda v: v["status"] == "active")
-    bus.publish(ev.refunded(e, reason="the learner moved abroad"))
-    view = until(operator, e, lambda v: v["status"] == "refunded")
-    last = view["history"][-1]
-    assert (last["from_status"], last["cause"]) == ("active", "billing.refunded")
-    assert "the learner moved abroad" in last["note"]
 
 
 def test_account_expiry_closes_only_an_enrollment_whose_coursework_is_not_complete(operator, bus):

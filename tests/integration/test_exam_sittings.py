@@ -17,7 +17,7 @@ from tests.support import exam_flow as flow
 
 def test_a_moved_sitting_keeps_its_candidates_and_a_cancelled_one_releases_them(services, bus):
     sink = bus.sink("exam.sitting-changed")
-    container = services.start("exam")
+    services.start("exam")
     admin = services.client("exam", "admin")
     starts = datetime.now(timezone.utc) + timedelta(days=3)
     planned = flow.sitting(services, starts=starts, capacity=5, closes=starts - timedelta(days=1))

@@ -9,7 +9,7 @@ import socket
 import pytest
 import requests
 
-from tests.support.payments import notification, sign
+from tests.support.payments import notification
 
 
 def _problem(answer, status):

@@ -12,7 +12,7 @@ from services.learning.models import Account
 from shared.calendar import PROGRAM_TZ, program_date, start_of_day, utcnow
 from shared.persistence.engine import make_engine
 from tests.support import events
-from tests.support.learning_accounts import open_account, refunded, study
+from tests.support.learning_accounts import open_account, study
 from tests.support.wait import wait_for
 
 
@@ -53,29 +53,21 @@ def test_an_administrator_extends_a_running_account_on_record(services, bus):
     assert len(sink.of_type("learning.account-extended")) == 1
 
 
-def test_a_refund_closes_the_account_even_when_it_overtakes_the_payment(services, bus):
+def test_a_refund_that_overtakes_the_payment_waits_for_the_account_then_closes_it(services, bus):
+    """Delivery only: what a refund does to an account is tests/actions/test_learning_accounts.py."""
     sink = bus.sink("learning.account-opened")
     services.start("learning")
-    eid, opened, learner = open_account(services, bus, sink)
-    assert study(learner, eid, "F01", 10).status_code == 200
-    refund = refunded(eid, opened.data["learner_id"])
-    bus.publish(refund)
-    bus.publish(refund)  # redelivered
-    wait_for(lambda: _account(learner, eid)["status"] == "closed")
-    refused = study(learner, eid, "F01", 10)
-    assert refused.status_code == 422 and refused.json()["rules"][0]["rule"] == "ACCOUNT_NOT_ACTIVE"
-    account = _account(learner, eid)
-    assert account["closed_reason"] == "refunded: the learner withdrew" and account["closed_at"]
-
-    # The refund first, then the learner and the payment: the refund waits, then closes.
     enrolled = events.enrolled()
     late = enrolled.data["enrollment_id"]
-    bus.publish(refunded(late, enrolled.data["learner_id"]))
+    refund = events.refunded(enrolled)
+    bus.publish(refund)
+    bus.publish(refund)  # redelivered
     bus.publish(enrolled)
     bus.publish(events.paid(enrolled))
     sink.expect("learning.account-opened", where=lambda e: str(e.data["enrollment_id"]) == late)
-    other = services.client("learning", "learner", subject=enrolled.data["learner_id"])
-    wait_for(lambda: _account(other, late)["status"] == "closed", timeout=20)
+    learner = services.client("learning", "learner", subject=enrolled.data["learner_id"])
+    wait_for(lambda: _account(learner, late)["status"] == "closed", timeout=20)
+    assert _account(learner, late)["closed_reason"] == "refunded: the learner withdrew"
 
 
 def test_study_started_is_emitted_once_and_the_day_cap_resets_at_shanghai_midnight(services, bus):

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 from shared.calendar import utcnow
 from tests.support import events
-from tests.support.learning_accounts import paid_on
 from tests.support.processes import ServiceProcess
 from tests.support.services import SERVICE_CLASSES
 
@@ -26,7 +25,7 @@ def test_two_replicas_expire_every_ended_account_exactly_once(services, bus, tmp
         for _ in range(ACCOUNTS):
             enrolled = events.enrolled()
             bus.publish(enrolled)
-            bus.publish(paid_on(enrolled, long_ago))
+            bus.publish(events.paid_on(enrolled, long_ago))
             ended.append(enrolled.data["enrollment_id"])
         for eid in ended:
             sink.expect("learning.account-expired", timeout=60,

@@ -1,6 +1,5 @@
 """architecture.md, "Delivery": each guarantee against the real broker, with
 real processes where the guarantee is about a crash."""
-import uuid
 from pathlib import Path
 
 import pytest

@@ -14,7 +14,7 @@ import requests
 
 from tests.support import events, infra
 from tests.support.forwarder import ClosableDatabase
-from tests.support.learning_accounts import paid_on, study
+from tests.support.learning_accounts import study
 from tests.support.processes import ServiceProcess
 from tests.support.services import Client, RunningServices
 from tests.support.wait import wait_for
@@ -79,7 +79,7 @@ def test_learning_outlives_a_database_outage(tmp_path, services, bus, keys, clos
     # While it is away: events arrive (held, not lost), a report is refused plainly.
     lapsed = events.enrolled("李娜")
     bus.publish(lapsed)
-    bus.publish(paid_on(lapsed, datetime.now(timezone.utc) - timedelta(days=220)))
+    bus.publish(events.paid_on(lapsed, datetime.now(timezone.utc) - timedelta(days=220)))
     refused = study(learner, eid, "F01", 5)
     assert refused.status_code == 503, refused.text
     assert refused.headers["Content-Type"] == "application/problem+json"

@@ -11,7 +11,6 @@ from services.billing.models import Order
 from shared.messaging import topology
 from tests.support import events, infra
 from tests.support.bus import raw_get
-from tests.support.processes import ServiceProcess
 from tests.support.wait import wait_for
 
 BILLING = "services.billing.service:BillingService"

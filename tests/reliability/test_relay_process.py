@@ -3,7 +3,6 @@ same guarantees as the relay inside a service. Every committed event is publishe
 confirmed before it counts; a killed relay loses nothing; two relays on one
 database publish each row once; it outlives its database's outage and stops on
 SIGTERM within the stop timeout."""
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,6 @@ from sqlalchemy import create_engine, text
 
 from tests.support import events
 from tests.support.forwarder import ClosableDatabase
-from tests.support import infra
 from tests.support.processes import ROOT, free_port
 from tests.support.wait import wait_for
 

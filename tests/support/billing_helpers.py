@@ -1,44 +1,13 @@
-"""Billing test helpers: the events its producers would send, statement files, orders."""
+"""Billing test helpers: enrollments played by the bus, orders, statement files (the events
+themselves come from tests/support/events.py)."""
 from __future__ import annotations
 
 import csv
 import io
-import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-from shared.contracts import new_event
-from shared.contracts.enrollment import Cancelled
-from shared.contracts.exam import RetakeRequired
-from shared.contracts.learning import StudyStarted
 from tests.support import events
 from tests.support.wait import wait_for
-
-
-def _ids(of):
-    return uuid.UUID(str(of.data["enrollment_id"])), uuid.UUID(str(of.data["learner_id"]))
-
-
-def cancelled(of):
-    enrollment_id, learner_id = _ids(of)
-    return new_event(Cancelled, {
-        "enrollment_id": enrollment_id, "learner_id": learner_id, "level": of.data["level"],
-        "base_code": of.data["base_code"], "reason": "the learner withdrew",
-        "cancelled_at": datetime.now(timezone.utc)}, correlation_id=enrollment_id)
-
-
-def retake_required(of, attempt=3):
-    enrollment_id, learner_id = _ids(of)
-    return new_event(RetakeRequired, {
-        "enrollment_id": enrollment_id, "learner_id": learner_id, "level": of.data["level"],
-        "attempt_number": attempt, "reason": "free_retake_used", "required_at": datetime.now(timezone.utc)},
-        correlation_id=enrollment_id)
-
-
-def study_started(of):
-    enrollment_id, learner_id = _ids(of)
-    return new_event(StudyStarted, {
-        "account_id": uuid.uuid4(), "enrollment_id": enrollment_id, "learner_id": learner_id,
-        "started_at": datetime.now(timezone.utc)}, correlation_id=enrollment_id)
 
 
 def enroll(bus, full_name="张三", level="L4", base_code="B001"):

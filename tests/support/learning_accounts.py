@@ -5,33 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from shared.contracts import new_event
-from shared.contracts.billing import Paid, Refunded
 from tests.support import events
 
 
-def paid_on(enrolled, activated_at: datetime):
-    """`billing.paid` as billing would have emitted it at `activated_at`."""
-    event = events.paid(enrolled, paid_at=activated_at)
-    return new_event(Paid, {**event.data, "order_id": uuid.UUID(event.data["order_id"]),
-                            "enrollment_id": uuid.UUID(event.data["enrollment_id"]),
-                            "learner_id": uuid.UUID(event.data["learner_id"]), "paid_at": activated_at},
-                     correlation_id=event.correlation_id, occurred_at=activated_at)
-
-
-def refunded(enrollment_id, learner_id, reason="the learner withdrew"):
-    eid, lid = uuid.UUID(str(enrollment_id)), uuid.UUID(str(learner_id))
-    return new_event(Refunded, {
-        "order_id": uuid.uuid4(), "enrollment_id": eid, "learner_id": lid, "amount_fen": 390000,
-        "reason": reason, "administrator_override": False,
-        "refunded_at": datetime.now(timezone.utc)}, correlation_id=eid)
-
-
-def open_account(services, bus, sink, activated_at: datetime | None = None, **enrolled_fields):
-    """Publish enrolled + paid; wait for the account; the learner's client."""
-    enrolled = events.enrolled(**enrolled_fields)
+def open_account(services, bus, sink, activated_at: datetime | None = None, enrolled=None,
+                 **enrolled_fields):
+    """Publish enrolled + paid (`enrolled`, or one made of `enrolled_fields`); wait for
+    the account; its enrollment id, the account-opened event, the learner's client."""
+    enrolled = enrolled or events.enrolled(**enrolled_fields)
     bus.publish(enrolled)
-    bus.publish(paid_on(enrolled, activated_at) if activated_at else events.paid(enrolled))
+    bus.publish(events.paid_on(enrolled, activated_at) if activated_at else events.paid(enrolled))
     eid = enrolled.data["enrollment_id"]
     opened = sink.expect("learning.account-opened", where=lambda e: str(e.data["enrollment_id"]) == eid)
     learner = services.client("learning", "learner", subject=enrolled.data["learner_id"])

@@ -3,7 +3,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from services.billing.domain import OrderStatus, invoices, refunds, reports, review, uscc
+from services.billing.domain import invoices, refunds, reports, review, uscc
 from shared.errors import Conflict, InvalidInput, RuleViolation
 
 VALID = "91350100M000100Y43"

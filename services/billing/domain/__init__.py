@@ -10,8 +10,6 @@ import hmac
 from dataclasses import dataclass
 from enum import Enum
 
-from shared.errors import Conflict
-
 REMARK_SUFFIX = "碳排放管理员"
 RETAKE_MARK = "补考"  # after the suffix: the payment is for a paid retake
 
@@ -79,7 +77,3 @@ def signature_valid(secret: bytes, raw_body: bytes, presented: str) -> bool:
 def format_yuan(fen: int) -> str:
     """390000 -> '3,900.00' (display only; amounts stay integer fen)."""
     return f"{fen // 100:,}.{fen % 100:02d}"
-
-
-class OrderExists(Conflict):
-    slug = "order-exists"

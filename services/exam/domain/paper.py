@@ -12,14 +12,23 @@ from decimal import Decimal, InvalidOperation
 from shared.errors import InvalidInput
 
 TYPES = ("single_choice", "multiple_choice", "true_false", "short_answer")
-OBJECTIVE = ("single_choice", "multiple_choice", "true_false")
 # The occupation's work areas (the curriculum's five professional categories) and the foundation.
 AREAS = ("foundation", "monitoring", "accounting", "verification", "trading", "consulting_management")
 LEVELS = ("L4", "L3")
 QUESTIONS_PER_PAPER = 100
 POINTS_PER_PAPER = Decimal(100)
 PASS_MARK = Decimal(60)
-TENTH = Decimal("0.1")
+TENTH = Decimal("0.1")  # marks are whole tenths of a point, stored as integer tenths
+
+
+def tenths(points: Decimal) -> int:
+    """Points as the integer tenths the database keeps."""
+    return int(points / TENTH)
+
+
+def points(tenths_: int) -> Decimal:
+    """Integer tenths as points, exact to the tenth."""
+    return (Decimal(tenths_) * TENTH).quantize(TENTH)
 
 
 class BlueprintError(InvalidInput):
@@ -139,12 +148,6 @@ def draw(bank: list[BankQuestion], blueprint: Blueprint, seed: int) -> list[Draw
 
 def display_keys(count: int) -> tuple[str, ...]:
     return tuple(string.ascii_uppercase[:count])
-
-
-def to_bank_keys(option_order: tuple[str, ...], shown: list[str]) -> set[str]:
-    """The candidate answers with the letters they saw; map them back to the bank's."""
-    letters = display_keys(len(option_order))
-    return {option_order[letters.index(k)] for k in shown if k in letters}
 
 
 def to_display_keys(option_order: tuple[str, ...], bank_keys) -> list[str]:

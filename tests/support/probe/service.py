@@ -6,7 +6,6 @@ effect. Configurable misbehaviour:
 - BLOCK_FILE set: the handler writes the effect, touches BLOCK_FILE + ".entered"
   and then waits forever inside the open transaction (to be killed there).
 """
-import os
 
 import eventlet
 from nameko.dependency_providers import Config

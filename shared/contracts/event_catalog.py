@@ -1,18 +1,22 @@
-"""The event catalog (docs/events.md), generated from the contract registry.
+"""The event catalog (docs/events.md), generated from the contract registry and,
+for where each event is emitted and handled, from the services' source (flow.py).
+(Not the course catalog, which is learning's published curriculum.)
 
-    python -m shared.contracts.catalog > docs/events.md
+    make catalog   # = python -m shared.contracts.event_catalog > docs/events.md
 
-tests/unit/test_contracts.py fails when the checked-in catalog is out of date."""
+tests/unit/test_contracts.py fails when the checked-in event catalog is out of date."""
 from __future__ import annotations
 
 from marshmallow import fields
 
-from . import REGISTRY
+from . import REGISTRY, flow
 from .envelope import _EnvelopeSchema
 
 HEADER = """# Event catalog
 
-Generated from `shared/contracts/` by `python -m shared.contracts.catalog`; do not edit.
+Generated from `shared/contracts/` and the services' source by `make catalog`
+(`python -m shared.contracts.event_catalog`); do not edit. Each event names the function
+that emits it and, for each consumer, `service.handler → the actions function it calls`.
 Every event travels in the envelope below, on the topic exchange `cea.events` with
 the event type as routing key. Consumers ignore fields they do not know; a breaking
 change is a new version, handled beside the old one while both are in flight.
@@ -61,10 +65,15 @@ def render() -> str:
         out.append(f"| [`{c.type}`](#{c.type.replace('.', '')}-v{c.version}) | {c.version} | "
                    f"{c.producer} | {', '.join(c.consumers)} |")
     for c in contracts:
+        emitters, handlers = flow.of(c)
         out += ["", f"### {c.type} v{c.version}", "", c.description, "",
-                f"Producer: **{c.producer}**. Consumers: {', '.join(c.consumers) or '(none yet)'}.", "",
-                "| field | type | required | description |", "| --- | --- | --- | --- |",
-                *_rows(c.schema)]
+                f"Producer: **{c.producer}**, emitted by "
+                f"{', '.join(f'`{e}`' for e in emitters) or '(no `tx.emit` of it found)'}.", "",
+                "Consumers (`service.handler → the actions function it calls`):" if handlers
+                else "Consumers: (none yet).", ""]
+        out += [f"- `{h}`" for h in handlers]
+        out += ([""] if handlers else []) + [
+            "| field | type | required | description |", "| --- | --- | --- | --- |", *_rows(c.schema)]
     return "\n".join(out) + "\n"
 
 
