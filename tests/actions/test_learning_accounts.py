@@ -31,7 +31,7 @@ def _study(db, eid, learner_id, course, minutes):
     report = {"session_id": f"s-{utcnow().timestamp()}", "course_code": course,
               "started_at": utcnow() - timedelta(minutes=1), "minutes": minutes}
     with db.transaction() as tx:
-        return actions.report_study(tx, eid, learner, report, daily_cap=480, now=utcnow())
+        return actions.report_study(tx, eid, learner, report, actions.StudyRules(), now=utcnow())
 
 
 def test_payment_opens_one_account_valid_six_months(actions_db):
