@@ -29,7 +29,7 @@ def _opened(db, learning, enrolled=None):
 def _study(db, eid, learner_id, course, minutes):
     learner = Principal(subject=str(learner_id), role="learner", base=None)
     report = {"session_id": f"s-{utcnow().timestamp()}", "course_code": course,
-              "started_at": utcnow() - timedelta(minutes=1), "minutes": minutes}
+              "started_at": utcnow() - timedelta(minutes=minutes), "minutes": minutes}
     with db.transaction() as tx:
         return actions.report_study(tx, eid, learner, report, actions.StudyRules(), now=utcnow())
 
