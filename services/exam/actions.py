@@ -475,3 +475,8 @@ def _hold_sittings(tx, month, now: datetime, capacity: int, closes_before: timed
 class CalendarMonthPublished(Conflict):
     slug = "calendar-month-published"
     title = "That month of the exam calendar is published already"
+
+
+class CalendarChanged(Conflict):
+    slug = "calendar-changed"
+    title = "The calendar changed while publishing"

@@ -217,7 +217,7 @@ class PaidRetake(Schema):
 # -- the exam calendar a year ahead ----------------------------------------------------
 
 class CalendarFlag(Schema):
-    day = fields.Date()
+    day = fields.Str(metadata={"description": "YYYY-MM-DD"})
     kind = fields.Str(metadata={"description": "statutory_holiday, working_weekend (调休) or "
                                 "holidays_unknown (a year the holiday calendar does not cover)"})
     detail = fields.Str()

@@ -135,10 +135,13 @@ class ExamService(ServiceBase):
         without one, nothing is published (422 naming every such month). The
         sittings of the published months are made (or moved) on the weekends decided.
         Publishing again publishes only what is new (a month already published: 409)."""
-        with self.db.transaction() as tx:
-            count, months = actions.publish_calendar(
-                tx, body["decisions"], principal, utcnow(), self.holiday_calendar,
-                f"chinesecalendar {holidays.VERSION}", *self.sitting_defaults())
+        try:
+            with self.db.transaction() as tx:
+                count, months = actions.publish_calendar(
+                    tx, body["decisions"], principal, utcnow(), self.holiday_calendar,
+                    f"chinesecalendar {holidays.VERSION}", *self.sitting_defaults())
+        except IntegrityError:  # the generator or another publication made a sitting meanwhile
+            raise actions.CalendarChanged("the calendar changed while publishing: publish again") from None
         return {"published": count, "months": months}
 
     @api("GET", "/exam/sittings", roles=("learner", "admin", "examiner"), query=schemas.SittingQuery,
