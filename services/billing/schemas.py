@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from shared.web.pagination import PageQuery, page_of
-from shared.web.fields import Month, Offset, ProgramMoment
+from shared.web.fields import Month, Offset, ProgramDate, ProgramMoment
 
 from .domain import prices
 
@@ -232,7 +232,7 @@ class PriceRequest(Schema):
     kind = fields.Str(required=True, validate=validate.OneOf(prices.KINDS),
                       metadata={"description": "L4 or L3 (the level's fee) or retake (a paid retake)"})
     amount_fen = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=prices.MAX_FEN))
-    effective_from = fields.Date(required=True, metadata={
+    effective_from = ProgramDate(required=True, metadata={
         "description": "Today (Asia/Shanghai) or later, at most two years ahead; in effect from 00:00 "
                        "Asia/Shanghai of that date. Another entry of the same kind and date: the last "
                        "recorded wins (both stay in the history)."})

@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from shared.web.pagination import PageQuery, page_of
-from shared.web.fields import JsonSize, ProgramMoment
+from shared.web.fields import JsonSize, Month, ProgramDate, ProgramMoment
 
 from .domain.paper import AREAS, TYPES
 
@@ -243,10 +243,9 @@ CalendarMonths = page_of(CalendarMonth, "CalendarMonths")
 
 
 class CalendarDecision(Schema):
-    month = fields.Str(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$",
-                                                              error="must be a month, YYYY-MM"))
+    month = Month(required=True)
     action = fields.Str(required=True, validate=validate.OneOf(("confirm", "move")))
-    saturday = fields.Date(load_default=None, metadata={"description": "move: the Saturday it moves to"})
+    saturday = ProgramDate(load_default=None, metadata={"description": "move: the Saturday it moves to"})
     reason = fields.Str(load_default=None, validate=validate.Length(min=1, max=500))
 
 
