@@ -210,12 +210,8 @@ class BillingService(ServiceBase):
     @api("GET", "/billing/prices", roles=PRICE_READERS, response=schemas.PriceSchedule)
     def get_prices(self, request, principal):
         """The price of each kind in effect now, and the entries still to come."""
-        now = utcnow()
         with self.db.read() as session:
-            schedule = self.schedule(session)
-        return {"at": now, "in_effect": {e.kind: e.amount_fen for e in prices.current_schedule(schedule, now)
-                                         if e.takes_effect_at is None or e.takes_effect_at <= now},
-                "entries": [actions.prices.view(e) for e in prices.current_schedule(schedule, now)]}
+            return actions.prices.current(self.schedule(session), utcnow())
 
     @api("GET", "/billing/prices/history", roles=PRICE_READERS, query=PageQuery,
          response=schemas.PriceHistory)

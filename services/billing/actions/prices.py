@@ -40,3 +40,11 @@ def view(e: rules.PriceEntry) -> dict:
             "sequence": e.sequence or None, "recorded_by": e.recorded_by,
             "recorded_at": e.recorded_at, "reason": e.reason}
 
+
+
+def current(schedule: list[rules.PriceEntry], now) -> dict:
+    """The price of each kind in effect now, and every entry: in effect, then to come."""
+    entries = rules.current_schedule(schedule, now)
+    return {"at": now, "entries": [view(e) for e in entries],
+            "in_effect": {e.kind: e.amount_fen for e in entries
+                          if e.takes_effect_at is None or e.takes_effect_at <= now}}
