@@ -408,6 +408,13 @@ def published_month_view(row: PublishedMonth) -> dict:
             "published_at": row.published_at}
 
 
+def published_calendar(session, today: date, query: dict) -> dict:
+    """A page of the published months from this month on, in month order."""
+    stmt = select(PublishedMonth).where(PublishedMonth.month >= today.replace(day=1)).order_by(PublishedMonth.month)
+    rows, total = fetch_page(session, stmt, query)
+    return page([published_month_view(row) for row in rows], total, query)
+
+
 def _proposed_view(m: exam_calendar.CalendarMonth) -> dict:
     return {"month": m.month.strftime("%Y-%m"), "saturday": m.saturday, "sunday": m.sunday,
             "rule_saturday": m.saturday, "flags": _flags(m.flags), "decision": None, "published": False}

@@ -118,9 +118,17 @@ class ExamService(ServiceBase):
     @api("GET", "/exam/calendar", roles=("learner", "base_operator", "admin", "examiner"), query=PageQuery,
          response=schemas.CalendarMonths)
     def get_calendar(self, request, principal, query):
-        """The exam calendar of the twelve months after this one, month by month: a
-        published month's sitting weekend and how it was decided; a month not yet
-        published as the rule generates it (`published: false`), with its flags."""
+        """The published exam calendar, from this month on, month by month: the
+        sitting weekend (Saturday and Sunday, 09:00 and 14:00 Asia/Shanghai) and how
+        it was decided."""
+        with self.db.read() as session:
+            return actions.published_calendar(session, program_date(utcnow()), query)
+
+    @api("GET", "/exam/calendar/proposal", roles=("admin",), query=PageQuery, response=schemas.CalendarMonths)
+    def get_calendar_proposal(self, request, principal, query):
+        """The twelve months after this one, for publishing: a published month as
+        published; the others as the rule generates them (`published: false`), each
+        with its flags (statutory holiday, working weekend 调休, holidays unknown)."""
         with self.db.read() as session:
             return slice_page(actions.calendar_year_ahead(session, program_date(utcnow()), self.holiday_calendar),
                               query)

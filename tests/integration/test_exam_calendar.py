@@ -30,7 +30,9 @@ def test_an_administrator_publishes_the_year_ahead_deciding_every_flagged_month(
     wait_for(lambda: admin.get("/exam/sittings").json()["total"] > 0)  # the generator's 3 months
     proposed = _year_ahead()
 
-    shown = learner.get("/exam/calendar").json()
+    assert learner.get("/exam/calendar").json()["total"] == 0  # nothing published yet
+    assert learner.get("/exam/calendar/proposal").status_code == 403
+    shown = admin.get("/exam/calendar/proposal").json()
     assert shown["total"] == 12 and len(shown["items"]) == 12
     assert [m["month"] for m in shown["items"]] == [m.month.strftime("%Y-%m") for m in proposed]
     assert not any(m["published"] for m in shown["items"])
@@ -46,7 +48,7 @@ def test_an_administrator_publishes_the_year_ahead_deciding_every_flagged_month(
         refused = admin.post("/exam/calendar/publication", {"decisions": []})
         assert refused.status_code == 422 and refused.headers["Content-Type"] == PROBLEM
         assert [r["month"] for r in refused.json()["rules"]] == [m.month.strftime("%Y-%m") for m in flagged]
-        assert not any(m["published"] for m in base.get("/exam/calendar").json()["items"])
+        assert base.get("/exam/calendar").json()["total"] == 0
 
     # The first month moves a week earlier (its sittings may already be generated:
     # they move); every other flagged month is confirmed.
@@ -62,7 +64,9 @@ def test_an_administrator_publishes_the_year_ahead_deciding_every_flagged_month(
     assert published.json()["published"] == 12
 
     months = base.get("/exam/calendar").json()["items"]
-    assert all(m["published"] and m["published_by"] == "admin-zhao" for m in months)
+    assert learner.get("/exam/calendar").json()["items"] == months
+    assert admin.get("/exam/calendar/proposal").json()["items"] == months
+    assert len(months) == 12 and all(m["published"] and m["published_by"] == "admin-zhao" for m in months)
     first = months[0]
     assert (first["decision"], first["saturday"], first["rule_saturday"], first["reason"]) == \
         ("moved", to.isoformat(), moved.saturday.isoformat(), "考点检修")
@@ -97,5 +101,6 @@ def test_a_decision_that_does_not_fit_is_a_problem_and_publishes_nothing(service
         assert answer.status_code == 422, (bad, answer.text)
         assert answer.headers["Content-Type"] == PROBLEM
     assert admin.post("/exam/calendar/publication", {"decisions": "all"}).status_code == 422
-    assert not any(m["published"] for m in admin.get("/exam/calendar").json()["items"])
+    assert admin.get("/exam/calendar").json()["total"] == 0
+    assert not any(m["published"] for m in admin.get("/exam/calendar/proposal").json()["items"])
     assert services.anonymous("exam").get("/exam/calendar").status_code == 401
