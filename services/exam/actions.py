@@ -410,7 +410,8 @@ def published_month_view(row: PublishedMonth) -> dict:
 
 def published_calendar(session, today: date, query: dict) -> dict:
     """A page of the published months from this month on, in month order."""
-    stmt = select(PublishedMonth).where(PublishedMonth.month >= today.replace(day=1)).order_by(PublishedMonth.month)
+    stmt = (select(PublishedMonth).where(PublishedMonth.month >= today.replace(day=1))
+            .order_by(PublishedMonth.month))
     rows, total = fetch_page(session, stmt, query)
     return page([published_month_view(row) for row in rows], total, query)
 
@@ -470,10 +471,10 @@ def _hold_sittings(tx, month, now: datetime, capacity: int, closes_before: timed
         starts = datetime.combine(day, local.timetz())
         there = made.get(slot.starts_at)
         if there is None:
-            tx.session.add(Sitting(sitting_id=uuid.uuid4(), starts_at=starts, ends_at=starts + sittings.SLOT_LENGTH,
-                                   level="both", capacity=capacity, seats_taken=0,
-                                   registration_closes_at=starts - closes_before, origin="generated",
-                                   status="scheduled", rule_slot=slot.starts_at))
+            tx.session.add(Sitting(
+                sitting_id=uuid.uuid4(), starts_at=starts, ends_at=starts + sittings.SLOT_LENGTH, level="both",
+                capacity=capacity, seats_taken=0, registration_closes_at=starts - closes_before,
+                origin="generated", status="scheduled", rule_slot=slot.starts_at))
         elif there.status == "scheduled" and there.starts_at != starts:
             move_sitting(tx, there.sitting_id, {"starts_at": starts, "registration_closes_at": None,
                                                 "reason": month.reason or "exam calendar: moved"}, now)
