@@ -124,3 +124,27 @@ def test_only_an_administrator_sets_a_price_and_bad_input_is_a_problem(services,
         assert answer.headers["Content-Type"] == PROBLEM
         assert field in answer.json()["errors"], (bad, answer.json())
     assert admin.get("/billing/prices/history").json()["total"] == 3  # nothing recorded
+
+
+def test_a_recorded_price_cannot_be_edited_or_deleted_in_the_database_either(tmp_path):
+    from datetime import date
+
+    import pytest
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from services.billing.models import PriceEntry, PriceHistoryIsAppendOnly, metadata
+    engine = create_engine(f"sqlite:///{tmp_path}/prices.sqlite3")
+    metadata.create_all(engine)
+    with Session(engine) as session:
+        entry = PriceEntry(kind="L4", amount_fen=420000, effective_from=date(2027, 1, 1), recorded_by="admin",
+                           recorded_role="admin", recorded_at=datetime.now(timezone.utc))
+        session.add(entry)
+        session.commit()
+        entry.amount_fen = 1
+        with pytest.raises(PriceHistoryIsAppendOnly):
+            session.commit()
+        session.rollback()
+        session.delete(entry)
+        with pytest.raises(PriceHistoryIsAppendOnly):
+            session.commit()
