@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, event, inspect, Boolean, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint, Uuid, text
+from sqlalchemy import BigInteger, Date, Index, event, inspect, Boolean, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.persistence.tables import add_messaging_tables
@@ -165,3 +165,29 @@ def _invoice_is_frozen(mapper, connection, invoice):
     number = state.attrs.number.history
     if changed - {"status", "number"} or (number.has_changes() and any(number.deleted)):
         raise InvoiceFrozen(f"invoice {invoice.invoice_id} is issued: {sorted(changed)} cannot change")
+
+
+class PriceEntry(Model):
+    """One entry of the price schedule, as an administrator recorded it: append-only
+    (a correction is a new entry). The starting prices are the configuration's
+    (domain/prices.py), not rows."""
+    __tablename__ = "price_entries"
+    sequence: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8))          # L4, L3 or retake
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    effective_from: Mapped[date] = mapped_column(Date)    # from 00:00 Asia/Shanghai
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_role: Mapped[str] = mapped_column(String(20))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    __table_args__ = (Index("ix_price_entries_kind_effective", "kind", "effective_from"),)
+
+
+class PriceHistoryIsAppendOnly(Exception):
+    """A recorded price entry was about to change or go."""
+
+
+@event.listens_for(PriceEntry, "before_update")
+@event.listens_for(PriceEntry, "before_delete")
+def _price_entries_are_never_edited(mapper, connection, entry):
+    raise PriceHistoryIsAppendOnly(f"price entry {entry.sequence} is recorded: record a new one instead")

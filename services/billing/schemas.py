@@ -2,7 +2,9 @@
 from marshmallow import Schema, fields, validate
 
 from shared.web.pagination import PageQuery, page_of
-from shared.web.fields import Month, ProgramMoment
+from shared.web.fields import Month, ProgramDate, ProgramMoment
+
+from .domain import prices
 
 # More than any payment of this program (100,000 CNY): a bigger amount is a mistake.
 MAX_FEN = 10_000_000
@@ -218,3 +220,43 @@ class ReportRow(Schema):
 
 
 Report = page_of(ReportRow, "Report")
+
+
+# -- the price schedule -------------------------------------------------------------
+
+class PriceRequest(Schema):
+    """An administrator's new price: from 00:00 Asia/Shanghai of `effective_from`."""
+    kind = fields.Str(required=True, validate=validate.OneOf(prices.KINDS),
+                      metadata={"description": "L4 or L3 (the level's fee) or retake (a paid retake)"})
+    amount_fen = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=prices.MAX_FEN))
+    effective_from = ProgramDate(required=True, metadata={
+        "description": "Today (Asia/Shanghai) or later, at most two years ahead; in effect from 00:00 "
+                       "Asia/Shanghai of that date. Another entry of the same kind and date: the last "
+                       "recorded wins (both stay in the history)."})
+    reason = fields.Str(validate=validate.Length(min=3, max=500), load_default=None,
+                        metadata={"description": "Why, recorded with who and when"})
+
+
+class PriceEntry(Schema):
+    kind = fields.Str()
+    amount_fen = fields.Int()
+    amount_display = fields.Str()
+    effective_from = fields.Date(allow_none=True, metadata={
+        "description": "null for a starting price (the configuration's), in effect since always"})
+    takes_effect_at = fields.AwareDateTime(allow_none=True)
+    sequence = fields.Int(allow_none=True, metadata={"description": "the order entries were recorded in"})
+    recorded_by = fields.Str(metadata={"description": "the administrator, or `configuration`"})
+    recorded_at = fields.AwareDateTime(allow_none=True)
+    reason = fields.Str(allow_none=True)
+
+
+class PriceSchedule(Schema):
+    """The price of each kind in effect now, and the entries still to come."""
+    at = fields.AwareDateTime()
+    in_effect = fields.Dict(keys=fields.Str(), values=fields.Int(),
+                            metadata={"description": "kind -> fen, now"})
+    entries = fields.List(fields.Nested(PriceEntry),
+                          metadata={"description": "per kind: the entry in effect, then those to come"})
+
+
+PriceHistory = page_of(PriceEntry, "PriceHistory")

@@ -18,11 +18,13 @@ from shared.web.problems import BadSignature
 
 from . import actions, domain, schemas
 from .domain import invoices as invoice_rules
+from .domain import prices
 from .domain import reports
 from .invoice_pdf import invoice_pdf
 
 ORDER_READERS = ("finance_clerk", "admin", "base_operator", "learner")
 FINANCE = ("finance_clerk", "admin")
+PRICE_READERS = ("admin", "finance_clerk", "base_operator")
 
 
 class BillingService(ServiceBase):
@@ -32,10 +34,15 @@ class BillingService(ServiceBase):
         settings.Setting(key, f"BILLING_{key}", check=settings.whole_number(1, 10**9), optional=True)
         for key in ("FEE_L4_FEN", "FEE_L3_FEN", "RETAKE_FEE_FEN", "STATEMENT_MAX_BYTES")))
 
-    def fees(self) -> domain.Fees:
-        return domain.Fees({"L4": int(self.config.get("FEE_L4_FEN", 390000)),
-                            "L3": int(self.config.get("FEE_L3_FEN", 490000))},
-                           retake_fen=int(self.config.get("RETAKE_FEE_FEN", 50000)))
+    def starting_prices(self) -> list[prices.PriceEntry]:
+        """The price schedule's starting entries: the configuration's fees, in
+        effect until an administrator's entry takes over (domain/prices.py)."""
+        return [prices.PriceEntry("L4", int(self.config.get("FEE_L4_FEN", 390000)), None),
+                prices.PriceEntry("L3", int(self.config.get("FEE_L3_FEN", 490000)), None),
+                prices.PriceEntry(prices.RETAKE, int(self.config.get("RETAKE_FEE_FEN", 50000)), None)]
+
+    def schedule(self, session) -> list[prices.PriceEntry]:
+        return actions.prices.schedule(session, self.starting_prices())
 
     def bank_account(self) -> dict:
         return {"bank": self.config.get("BANK_NAME", "中国工商银行北京分行营业部"),
@@ -53,7 +60,7 @@ class BillingService(ServiceBase):
 
     @event_handler(enrollment.Enrolled, batch=True)
     def open_orders(self, tx, events):
-        actions.open_orders(tx, events, self.fees())
+        actions.open_orders(tx, events, self.schedule(tx.session))
 
     @event_handler(enrollment.Cancelled)
     def close_cancelled_order(self, tx, event):
@@ -61,7 +68,7 @@ class BillingService(ServiceBase):
 
     @event_handler(exam.RetakeRequired)
     def open_retake_order(self, tx, event):
-        actions.open_retake_order(tx, event, self.fees())
+        actions.open_retake_order(tx, event, self.schedule(tx.session))
 
     @event_handler(learning.StudyStarted)
     def record_study(self, tx, event):
@@ -186,6 +193,33 @@ class BillingService(ServiceBase):
             refund, new = actions.refunds.refund(tx, order_id, body["reason"], body["administrator_override"],
                                                  principal, utcnow())
             return (201 if new else 200), refund
+
+    # -- the price schedule ----------------------------------------------------------------
+
+    @api("POST", "/billing/prices", roles=("admin",), request=schemas.PriceRequest,
+         response=schemas.PriceEntry, status=201)
+    def set_price(self, request, principal, body):
+        """Record a price (L4, L3 or retake, in fen) from 00:00 Asia/Shanghai of its
+        effective date (today or later). Appended to the history, never edited; an
+        order already opened keeps its amount. Another entry of the same kind and
+        date: the last recorded wins."""
+        with self.db.transaction() as tx:
+            row = actions.prices.record(tx, body, principal, utcnow())
+            return actions.prices.view(actions.prices.entry(row))
+
+    @api("GET", "/billing/prices", roles=PRICE_READERS, response=schemas.PriceSchedule)
+    def get_prices(self, request, principal):
+        """The price of each kind in effect now, and the entries still to come."""
+        with self.db.read() as session:
+            return actions.prices.current(self.schedule(session), utcnow())
+
+    @api("GET", "/billing/prices/history", roles=PRICE_READERS, query=PageQuery,
+         response=schemas.PriceHistory)
+    def get_price_history(self, request, principal, query):
+        """Every entry in the order recorded: the starting prices (the configuration's),
+        then each administrator's, with who, when and why."""
+        with self.db.read() as session:
+            return slice_page([actions.prices.view(e) for e in self.schedule(session)], query)
 
     # -- invoices -----------------------------------------------------------------------
 

@@ -12,14 +12,14 @@ import yaml
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from shared.calendar import program_date
+from shared.calendar import PROGRAM_TZ, program_date
 from shared.contracts import exam as events
 from shared.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from shared.web.pagination import fetch_page, page
 
-from .domain import attempts, sittings
+from .domain import attempts, exam_calendar, sittings
 from .domain.paper import Blueprint, blueprint_from_data
-from .models import Candidate, PaidRetake, Registration, Sitting
+from .models import Candidate, PaidRetake, PublishedMonth, Registration, Sitting
 
 BLUEPRINTS_FILE = Path(__file__).parent / "bank" / "blueprints.yaml"
 # -- set-up: the blueprints and the calendar (the bank: question_bank.py) ----------
@@ -376,3 +376,103 @@ def registration_view(session, registration: Registration) -> dict:
     return {**{c.key: getattr(registration, c.key) for c in Registration.__table__.columns},
             "starts_at": sitting.starts_at, "ends_at": sitting.ends_at,
             "registration_closes_at": sitting.registration_closes_at}
+
+
+# -- the exam calendar a year ahead ---------------------------------------------------
+
+def _flags(flags) -> list[dict]:
+    return [{"day": f.day.isoformat(), "kind": f.kind, "detail": f.detail} for f in flags]
+
+
+def _published(session, months: list[date]) -> dict:
+    rows = session.scalars(select(PublishedMonth).where(PublishedMonth.month.in_(months)))
+    return {row.month: row for row in rows}
+
+
+def published_month_view(row: PublishedMonth) -> dict:
+    return {"month": row.month.strftime("%Y-%m"), "saturday": row.saturday, "sunday": row.sunday,
+            "rule_saturday": row.rule_saturday, "flags": row.flags, "decision": row.decision,
+            "published": True, "reason": row.reason, "published_by": row.published_by,
+            "published_at": row.published_at}
+
+
+def published_calendar(session, today: date, query: dict) -> dict:
+    """A page of the published months from this month on, in month order."""
+    stmt = (select(PublishedMonth).where(PublishedMonth.month >= today.replace(day=1))
+            .order_by(PublishedMonth.month))
+    rows, total = fetch_page(session, stmt, query)
+    return page([published_month_view(row) for row in rows], total, query)
+
+
+def _proposed_view(m: exam_calendar.CalendarMonth) -> dict:
+    return {"month": m.month.strftime("%Y-%m"), "saturday": m.saturday, "sunday": m.sunday,
+            "rule_saturday": m.saturday, "flags": _flags(m.flags), "decision": None, "published": False}
+
+
+def calendar_year_ahead(session, today: date, holidays) -> list[dict]:
+    """The twelve months after this one: published ones as published, the others as
+    the rule generates them, flagged."""
+    proposed = exam_calendar.proposal(today, holidays)
+    published = _published(session, [m.month for m in proposed])
+    return [published_month_view(published[m.month]) if m.month in published else _proposed_view(m)
+            for m in proposed]
+
+
+def publish_calendar(tx, decisions: list[dict], principal, now: datetime, holidays, holidays_source: str,
+                     capacity: int, closes_before: timedelta) -> tuple[int, list[dict]]:
+    """Publish the months of the year ahead not yet published, with the
+    administrator's decisions (domain: every flagged month decided), and hold their
+    sittings on the weekend decided: made where the generator has not made them yet,
+    moved (candidates told) where it has. A month already published is left alone:
+    its sittings are moved one by one (POST /exam/sittings/<id>/move)."""
+    today = program_date(now)
+    proposed = exam_calendar.proposal(today, holidays)
+    published = _published(tx.session, [m.month for m in proposed])
+    wanted = [exam_calendar.Decision(date(int(d["month"][:4]), int(d["month"][5:]), 1), d["action"],
+                                     d.get("saturday"), d.get("reason")) for d in decisions]
+    again = [d.month.strftime("%Y-%m") for d in wanted if d.month in published]
+    if again:
+        raise CalendarMonthPublished(f"already published: {', '.join(again)}; move its sittings one by one",
+                                     months=again)
+    rule_flags = {m.month: m.flags for m in proposed}
+    decided = exam_calendar.decide([m for m in proposed if m.month not in published], wanted, holidays, today)
+    for month in decided:
+        tx.session.add(PublishedMonth(
+            month=month.month, saturday=month.saturday, sunday=month.sunday,
+            rule_saturday=month.rule_saturday or month.saturday, decision=month.decision,
+            flags=_flags(month.flags), rule_flags=_flags(rule_flags[month.month]), reason=month.reason,
+            holidays_source=holidays_source, published_by=principal.subject, published_at=now))
+        _hold_sittings(tx, month, now, capacity, closes_before)
+    tx.session.flush()
+    return len(decided), calendar_year_ahead(tx.session, today, holidays)
+
+
+def _hold_sittings(tx, month, now: datetime, capacity: int, closes_before: timedelta) -> None:
+    rule_saturday = month.rule_saturday or month.saturday
+    slots = sittings.slots_of_month(month.month.year, month.month.month)
+    made = {s.rule_slot or s.starts_at: s for s in tx.session.scalars(select(Sitting).where(
+        Sitting.origin == "generated", func.coalesce(Sitting.rule_slot, Sitting.starts_at).in_(
+            [slot.starts_at for slot in slots])))}
+    for slot in slots:
+        local = slot.starts_at.astimezone(PROGRAM_TZ)
+        day = exam_calendar.slot_moved(local.date(), rule_saturday, month.saturday)
+        starts = datetime.combine(day, local.timetz())
+        there = made.get(slot.starts_at)
+        if there is None:
+            tx.session.add(Sitting(
+                sitting_id=uuid.uuid4(), starts_at=starts, ends_at=starts + sittings.SLOT_LENGTH, level="both",
+                capacity=capacity, seats_taken=0, registration_closes_at=starts - closes_before,
+                origin="generated", status="scheduled", rule_slot=slot.starts_at))
+        elif there.status == "scheduled" and there.starts_at != starts:
+            move_sitting(tx, there.sitting_id, {"starts_at": starts, "registration_closes_at": None,
+                                                "reason": month.reason or "exam calendar: moved"}, now)
+
+
+class CalendarMonthPublished(Conflict):
+    slug = "calendar-month-published"
+    title = "That month of the exam calendar is published already"
+
+
+class CalendarChanged(Conflict):
+    slug = "calendar-changed"
+    title = "The calendar changed while publishing"

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text,
                         Uuid, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -166,3 +166,20 @@ class PaidRetake(Model):
     required_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class PublishedMonth(Model):
+    """A month of the published exam calendar (domain/exam_calendar.py): its sitting
+    weekend, the flags the rule raised, and the administrator's decision."""
+    __tablename__ = "calendar_months"
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first of the month
+    saturday: Mapped[date] = mapped_column(Date)
+    sunday: Mapped[date] = mapped_column(Date)
+    rule_saturday: Mapped[date] = mapped_column(Date)  # where the rule put it
+    decision: Mapped[str] = mapped_column(String(12))  # rule, confirmed, moved
+    flags: Mapped[list] = mapped_column(JSON)          # [{day, kind, detail}] of the weekend held
+    rule_flags: Mapped[list] = mapped_column(JSON)     # those of the rule's weekend
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    holidays_source: Mapped[str] = mapped_column(String(40))  # the holiday calendar's version
+    published_by: Mapped[str] = mapped_column(String(100))
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from shared.web.pagination import PageQuery, page_of
-from shared.web.fields import JsonSize, ProgramMoment
+from shared.web.fields import JsonSize, Month, ProgramDate, ProgramMoment
 
 from .domain.paper import AREAS, TYPES
 
@@ -212,3 +212,49 @@ class PaidRetake(Schema):
     paid = fields.Bool()
     order_id = fields.UUID(allow_none=True)
     paid_at = fields.AwareDateTime(allow_none=True)
+
+
+# -- the exam calendar a year ahead ----------------------------------------------------
+
+class CalendarFlag(Schema):
+    day = fields.Str(metadata={"description": "YYYY-MM-DD"})
+    kind = fields.Str(metadata={"description": "statutory_holiday, working_weekend (调休) or "
+                                "holidays_unknown (a year the holiday calendar does not cover)"})
+    detail = fields.Str()
+
+
+class CalendarMonth(Schema):
+    month = fields.Str(metadata={"description": "YYYY-MM"})
+    saturday = fields.Date(metadata={"description": "the sitting weekend: Saturday and Sunday, "
+                                     "09:00-10:30 and 14:00-15:30 Asia/Shanghai"})
+    sunday = fields.Date()
+    rule_saturday = fields.Date(metadata={"description": "where the last-full-weekend rule put it"})
+    flags = fields.List(fields.Nested(CalendarFlag),
+                        metadata={"description": "why the administrator must decide (empty: none)"})
+    decision = fields.Str(allow_none=True, metadata={
+        "description": "rule, confirmed or moved once published; null in a proposal"})
+    published = fields.Bool()
+    reason = fields.Str(allow_none=True)
+    published_by = fields.Str(allow_none=True)
+    published_at = fields.AwareDateTime(allow_none=True)
+
+
+CalendarMonths = page_of(CalendarMonth, "CalendarMonths")
+
+
+class CalendarDecision(Schema):
+    month = Month(required=True)
+    action = fields.Str(required=True, validate=validate.OneOf(("confirm", "move")))
+    saturday = ProgramDate(load_default=None, metadata={"description": "move: the Saturday it moves to"})
+    reason = fields.Str(load_default=None, validate=validate.Length(min=1, max=500))
+
+
+class CalendarPublication(Schema):
+    """Publish the twelve months after this one: a decision for every flagged month."""
+    decisions = fields.List(fields.Nested(CalendarDecision), load_default=list,
+                            validate=validate.Length(max=12))
+
+
+class PublishedCalendar(Schema):
+    published = fields.Int(metadata={"description": "months published by this request (0: all were)"})
+    months = fields.List(fields.Nested(CalendarMonth), metadata={"description": "the year ahead"})

@@ -12,9 +12,9 @@ from shared.persistence.group_commit import GroupCommit
 from shared.errors import DomainError
 from shared.service import ServiceBase, api, event_handler, periodic
 from shared.settings import CannotStart
-from shared.web.pagination import PageQuery
+from shared.web.pagination import PageQuery, slice_page
 
-from . import actions, papers, question_bank, schemas
+from . import actions, holidays, papers, question_bank, schemas
 
 log = logging.getLogger(__name__)
 LEARNER = ("learner",)
@@ -47,6 +47,7 @@ class ExamService(ServiceBase):
     bank_file = QuestionBankFile()
     # Autosaves at a national sitting share commits (one disk sync for many).
     autosave = GroupCommit("autosave")
+    holiday_calendar = holidays.ChineseHolidays()  # China's statutory holidays and working weekends
 
     # -- events and timers -------------------------------------------------------
 
@@ -58,6 +59,11 @@ class ExamService(ServiceBase):
     def record_retake_paid(self, tx, event):
         actions.record_retake_paid(tx, event)
 
+    def sitting_defaults(self) -> tuple[int, timedelta]:
+        """A generated sitting's capacity, and how long before it registration closes."""
+        return (int(self.config.get("SITTING_CAPACITY", 500)),
+                timedelta(hours=float(self.config.get("REGISTRATION_CLOSES_HOURS_BEFORE", 24))))
+
     @periodic("PREPARE_INTERVAL_SECONDS", 3600, eager=True)
     def prepare(self):
         """Seed the question bank and generate the coming months' sittings (idempotent;
@@ -68,8 +74,7 @@ class ExamService(ServiceBase):
                     question_bank.seed(tx.session, self.bank_file)
                 actions.generate_sittings(
                     tx.session, program_date(utcnow()), int(self.config.get("SITTING_MONTHS_AHEAD", 3)),
-                    int(self.config.get("SITTING_CAPACITY", 500)),
-                    timedelta(hours=float(self.config.get("REGISTRATION_CLOSES_HOURS_BEFORE", 24))))
+                    *self.sitting_defaults())
         except IntegrityError:
             log.info("another replica prepared the bank and sittings first")
 
@@ -107,6 +112,45 @@ class ExamService(ServiceBase):
         """Cancel a sitting not yet begun; its registrations are released."""
         with self.db.transaction() as tx:
             return actions.sitting_view(actions.cancel_sitting(tx, sitting_id, body["reason"], utcnow()))
+
+    # -- the exam calendar a year ahead ----------------------------------------------
+
+    @api("GET", "/exam/calendar", roles=("learner", "base_operator", "admin", "examiner"), query=PageQuery,
+         response=schemas.CalendarMonths)
+    def get_calendar(self, request, principal, query):
+        """The published exam calendar, from this month on, month by month: the
+        sitting weekend (Saturday and Sunday, 09:00 and 14:00 Asia/Shanghai) and how
+        it was decided."""
+        with self.db.read() as session:
+            return actions.published_calendar(session, program_date(utcnow()), query)
+
+    @api("GET", "/exam/calendar/proposal", roles=("admin",), query=PageQuery, response=schemas.CalendarMonths)
+    def get_calendar_proposal(self, request, principal, query):
+        """The twelve months after this one, for publishing: a published month as
+        published; the others as the rule generates them (`published: false`), each
+        with its flags (statutory holiday, working weekend 调休, holidays unknown)."""
+        with self.db.read() as session:
+            return slice_page(actions.calendar_year_ahead(session, program_date(utcnow()), self.holiday_calendar),
+                              query)
+
+    @api("POST", "/exam/calendar/publication", roles=("admin",), request=schemas.CalendarPublication,
+         response=schemas.PublishedCalendar)
+    def publish_calendar(self, request, principal, body):
+        """Publish the months of the year ahead not yet published, each on the rule's
+        weekend unless decided otherwise. A month whose weekend is flagged (statutory
+        holiday, working weekend 调休, or holidays unknown for its year) needs a
+        decision: `confirm`, or `move` to another full weekend of the month (`saturday`);
+        without one, nothing is published (422 naming every such month). The
+        sittings of the published months are made (or moved) on the weekends decided.
+        Publishing again publishes only what is new (a month already published: 409)."""
+        try:
+            with self.db.transaction() as tx:
+                count, months = actions.publish_calendar(
+                    tx, body["decisions"], principal, utcnow(), self.holiday_calendar,
+                    f"chinesecalendar {holidays.VERSION}", *self.sitting_defaults())
+        except IntegrityError:  # the generator or another publication made a sitting meanwhile
+            raise actions.CalendarChanged("the calendar changed while publishing: publish again") from None
+        return {"published": count, "months": months}
 
     @api("GET", "/exam/sittings", roles=("learner", "admin", "examiner"), query=schemas.SittingQuery,
          response=schemas.SittingList)

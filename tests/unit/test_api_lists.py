@@ -9,7 +9,8 @@ from tests.support.services import SERVICE_CLASSES, load_class
 PAGE = {"items", "total", "limit", "offset"}
 # A resource's own parts come whole with it: they are not lists of the collection.
 PARTS = {"TrainingBase": {"history"}, "Enrollment": {"history"}, "BulkUpload": {"results"},
-         "Invoices": {"invoices"}, "Account": {"courses", "extensions"}, "Catalog": {"courses"},
+         "Invoices": {"invoices"}, "PriceSchedule": {"entries"},
+         "PublishedCalendar": {"months"}, "Account": {"courses", "extensions"}, "Catalog": {"courses"},
          "StudyResult": {"refusals"}, "LiveSession": {"refusals"},
          "BankQuestion": {"options"}, "QuestionRevisions": {"revisions"}, "CandidatePaper": {"questions"},
          "KeySet": {"keys"}, "Verification": {"history"},

@@ -13,15 +13,17 @@ from shared.messaging.consumer import Defer
 
 from .. import domain
 from ..domain import OrderKind, OrderStatus
+from ..domain.prices import RETAKE, PriceEntry, price_in_effect
 from ..domain.remarks import name_key
 from ..models import Order, StudyRecord
 
 log = logging.getLogger(__name__)
 
 
-def open_orders(tx, enrolled: list, fees: domain.Fees) -> None:
-    """One order per enrollment, for the exact fee of its level; the batch's orders
-    in one insert. The inbox drops a redelivered event; the unique (enrollment_id,
+def open_orders(tx, enrolled: list, schedule: list[PriceEntry]) -> None:
+    """One order per enrollment, for the fee of its level in the price schedule at
+    the moment of the enrollment (the order keeps it, whatever the schedule says
+    later); the batch's orders in one insert. The inbox drops a redelivered event; the unique (enrollment_id,
     retake_attempt) refuses any other second order (a producer bug: it ends in the
     dead-letter queue, the rest of the batch unharmed)."""
     orders = []
@@ -31,7 +33,7 @@ def open_orders(tx, enrolled: list, fees: domain.Fees) -> None:
                      kind=OrderKind.ENROLLMENT.value, retake_attempt=0,
                      learner_id=data["learner_id"], base_code=data["base_code"], level=data["level"],
                      full_name=data["full_name"], name_key=name_key(data["full_name"]),
-                     amount_fen=fees.for_level(data["level"]),
+                     amount_fen=price_in_effect(schedule, data["level"], event.occurred_at),
                      payment_remark=domain.payment_remark(data["full_name"]),
                      status=OrderStatus.OPEN.value, opened_at=event.occurred_at)
         orders.append(order)
@@ -61,9 +63,10 @@ def cancel_order(tx, event) -> None:
     order.status, order.closed_at = OrderStatus.CANCELLED.value, event.data["cancelled_at"]
 
 
-def open_retake_order(tx, event, fees: domain.Fees) -> None:
+def open_retake_order(tx, event, schedule: list[PriceEntry]) -> None:
     """exam.retake-required: one retake order per (enrollment, attempt), at the
-    retake fee, for the learner and base of the enrollment's order."""
+    retake fee in the price schedule when the retake was required, for the learner
+    and base of the enrollment's order."""
     data = event.data
     first = enrollment_order(tx.session, data["enrollment_id"])
     if first is None:
@@ -76,7 +79,8 @@ def open_retake_order(tx, event, fees: domain.Fees) -> None:
         order_id=uuid.uuid4(), enrollment_id=first.enrollment_id, kind=OrderKind.RETAKE.value,
         retake_attempt=data["attempt_number"], learner_id=first.learner_id, base_code=first.base_code,
         level=first.level, full_name=first.full_name, name_key=first.name_key,
-        amount_fen=fees.retake_fen, payment_remark=domain.payment_remark(first.full_name, OrderKind.RETAKE),
+        amount_fen=price_in_effect(schedule, RETAKE, event.occurred_at),
+        payment_remark=domain.payment_remark(first.full_name, OrderKind.RETAKE),
         status=OrderStatus.OPEN.value, opened_at=event.occurred_at))
 
 

@@ -2,12 +2,12 @@
 
 The submodules hold the rest: `remarks` (bank remarks and statement matching),
 `statement` (reading the bank's CSV), `uscc` (unified social credit codes),
-`invoices`, `refunds`, `review` (the clerk's decisions), `reports`."""
+`invoices`, `refunds`, `review` (the clerk's decisions), `reports`, `prices`
+(the price schedule administrators set)."""
 from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 from enum import Enum
 
 REMARK_SUFFIX = "碳排放管理员"
@@ -35,17 +35,6 @@ class Settlement(str, Enum):
     REFUND_DUE = "refund_due"    # the order was already paid (or closed): money to give back
     UNMATCHED = "unmatched"      # a bank line whose remark names no order
     AMBIGUOUS = "ambiguous"      # a bank line that fits several orders
-
-
-@dataclass(frozen=True)
-class Fees:
-    """Fees in fen, by level (configuration, not code)."""
-    by_level: dict
-
-    retake_fen: int = 50000
-
-    def for_level(self, level: str) -> int:
-        return self.by_level[level]
 
 
 def payment_remark(full_name: str, kind: OrderKind = OrderKind.ENROLLMENT) -> str:
