@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from services.certificate import actions, signing
 from services.certificate.models import Certificate
+from shared.contracts import decode, encode
 from shared.persistence import migrations
 from shared.persistence.engine import make_engine
 from shared.persistence.transaction import Transaction
@@ -44,16 +45,19 @@ CHUNK = 500
 
 
 def seed(database_url: str, certificates: int) -> list[dict]:
-    """`certificates` issued through certificate's actions; their numbers and names."""
+    """`certificates` issued through certificate's actions, the events as a consumer
+    receives them (decoded from the wire form); their numbers and names. The
+    `certificate.issued` events they emit are not written to the outbox: the relay
+    would publish them during the measurement."""
     engine = make_engine(database_url)
     migrations.upgrade(engine, "services.certificate")
     signer = signing.load_signer(TEST_SETTINGS)
     for start in range(0, certificates, CHUNK):
-        with Session(engine) as session, session.begin():
+        with Session(engine.execution_options(cea_write=True)) as session, session.begin():
             tx = Transaction(session, "certificate")
             span = range(start, min(start + CHUNK, certificates))
-            actions.record_holders(tx, [_enrolled(i) for i in span])
-            actions.issue_on_passes(tx, [_graded(i) for i in span], signer)
+            actions.record_holders(tx, [decode(encode(_enrolled(i))) for i in span])
+            actions.issue_on_passes(tx, [decode(encode(_graded(i))) for i in span], signer)
     with Session(engine) as session:
         made = [{"number": n, "name": name} for n, name in
                 session.execute(select(Certificate.number, Certificate.holder_name))]
