@@ -108,7 +108,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     databases = ["sqlite", "postgresql"] if args.postgres else ["sqlite"]
     groups = set(args.only.split(","))
-    console = Console(width=120)
+    console = Console(width=170)
     infra.delete_stale_vhosts()
     results: dict = {"measured_at": datetime.now(timezone.utc).isoformat(),
                      "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},

@@ -50,3 +50,33 @@ def test_cpu_per_request_takes_the_idle_burn_off():
     assert framework_cost.parse_cpu(stat) == (250 + 150) / framework_cost.TICKS
     assert framework_cost.per_request(cpu=1.0, idle_rate=0.1, seconds=2.0, requests=1000) == pytest.approx(800.0)
     assert framework_cost.per_request(cpu=0.1, idle_rate=0.1, seconds=2.0, requests=10) == 0.0
+
+
+def _summary(value):
+    return {"median": value, "min": value, "max": value, "runs": []}
+
+
+def test_one_table_holds_every_figure_with_its_target_and_verdict_on_both_databases():
+    from rich.console import Console
+
+    from tests.bench.__main__ import judged, table_of
+    results = {"runs": 3, "loads": {
+        "exam_autosave": judged("exam_autosave", "sqlite", {
+            "what": "autosaves", "rate": _summary(670.0), "p50_ms": _summary(9.0), "p99_ms": _summary(120.0),
+            "max_rate": _summary(900.0)})},
+        "loads_postgresql": {"verification": judged("verification", "postgresql", {
+            "what": "public verification", "rate": _summary(2100.0), "p50_ms": _summary(4.0),
+            "p99_ms": _summary(15.0)})},
+        "jobs": {"exam_scoring": judged("exam_scoring", "sqlite", {"what": "scoring", "seconds": _summary(12.0)})},
+        "jobs_postgresql": {"exam_scoring": judged("exam_scoring", "postgresql", {
+            "what": "scoring", "seconds": _summary(12.0)})}}
+    console = Console(width=200, record=True, color_system=None)
+    console.print(table_of(results))
+    lines = {line.split("│")[1].strip() + " " + line.split("│")[2].strip(): line
+             for line in console.export_text().splitlines() if line.startswith("│")}
+    assert "p99 < 100 ms" in lines["autosaves, sustained/s sqlite"] and "MISS" in lines[
+        "autosaves, sustained/s sqlite"]
+    assert "the same endpoint at its most, req/s sqlite" in lines
+    assert "PASS" in lines["public verification, sustained/s postgresql"]
+    assert "MISS" in lines["scoring, seconds sqlite"] and "< 10 s" in lines["scoring, seconds sqlite"]
+    assert "PASS" in lines["scoring, seconds postgresql"] and "< 60 s" in lines["scoring, seconds postgresql"]
