@@ -50,7 +50,7 @@ chaos: venv infra        ## faults under load, invariants checked: make chaos [C
 chaos-smoke: venv infra  ## the CI part of make chaos: scenarios 1, 2, 3a, 3b, 5a, 5b with 30 learners
 	$(PY) -m tests.chaos --smoke --learners $(or $(CHAOS_LEARNERS),30)
 
-bench: venv infra         ## figures and ratios, also written to var/bench.json
+bench: venv infra         ## one table: figures, targets, PASS/MISS; var/bench.json (BENCH_ARGS=--postgres: both databases)
 	$(PY) -m tests.bench $(BENCH_ARGS)
 
 token: venv keys          ## make token ROLE=admin [BASE=B001] [SUB=<learner id>]
