@@ -8,7 +8,7 @@ from shared.calendar import program_date, start_of_day
 from shared.contracts import new_event
 from shared.contracts.enrollment import Enrolled
 from tests.support import events
-from tests.support.billing_helpers import order_of, retake_required
+from tests.support.billing_helpers import order_of
 from tests.support.wait import wait_for
 
 PROBLEM = "application/problem+json"
@@ -94,12 +94,12 @@ def test_the_retake_fee_comes_from_the_schedule(services, bus):
     learner = events.enrolled(full_name="袁斌")
     bus.publish(learner)
     order_of(clerk, learner)
-    bus.publish(retake_required(learner, attempt=3))  # at the configured starting fee
+    bus.publish(events.retake_required(learner, attempt=3))  # at the configured starting fee
     path = f"/billing/enrollments/{learner.data['enrollment_id']}/orders"
     wait_for(lambda: len(clerk.get(path).json()["items"]) == 2, timeout=20)
 
     assert _set(admin, "retake", 65000, _today()).status_code == 201
-    bus.publish(retake_required(learner, attempt=4))
+    bus.publish(events.retake_required(learner, attempt=4))
     orders = wait_for(lambda: (o := clerk.get(path).json()["items"]) and len(o) == 3 and o, timeout=20)
     assert [o["amount_fen"] for o in orders] == [390000, 60000, 65000]
 
