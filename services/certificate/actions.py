@@ -60,7 +60,9 @@ def issue_on_passes(tx, graded: list, signer) -> None:
             serial=1, enrollment_id=holder.enrollment_id, learner_id=holder.learner_id, level=holder.level,
             holder_name=holder.full_name, id_number_hash=holder.id_number_hash,
             id_number_masked=holder.id_number_masked, base_code=holder.base_code,
-            base_name=holder.base_name, issued_on=issued_on, issued_at=event.occurred_at, status="valid")
+            base_name=holder.base_name, issued_on=issued_on, issued_at=event.occurred_at, status="valid",
+            origin="issued", imported_at=None, imported_by=None, import_file_sha256=None,
+            status_index=next_status_index(session))
         _sign(certificate, signer)
         rows.append(vars(certificate))
         tx.caused_by(event).emit(events.Issued, {
@@ -113,11 +115,14 @@ def verify(session, number: str, name: str) -> dict:
     holding the old document): the answer is the serial that name is on, with the
     number's history, so the old document shows as superseded."""
     typed = domain.normalize_number(number)
-    records = _records(session, typed) if domain.check_number(typed) else []
+    records = _records(session, typed) if typed else []
+    if not domain.check_number(typed):  # only an imported certificate keeps a number of another shape
+        records = [r for r in records if r.origin == "imported"]
     matched = next((r for r in records if domain.same_name(name, r.holder_name)), None)
     if matched is None:
         raise NoSuchCertificate("no certificate matches this number and name")
     return {"status": matched.status, "number": matched.number, "serial": matched.serial,
+            "origin": matched.origin,
             "holder_name": matched.holder_name, "level": matched.level,
             "issued_on": matched.issued_on, "base_name": matched.base_name,
             "id_number_masked": matched.id_number_masked, "current_serial": records[0].serial,
@@ -255,7 +260,9 @@ def correct(tx, number: str, correction: dict, signer, id_key: bytes, now) -> tu
         id_number_hash=new_hash or current.id_number_hash,
         id_number_masked=new_id.masked if new_id else current.id_number_masked,
         base_code=current.base_code, base_name=current.base_name, issued_on=current.issued_on,
-        issued_at=now, status="valid", correction_reason=correction["reason"])
+        issued_at=now, status="valid", correction_reason=correction["reason"], origin=current.origin,
+        imported_at=current.imported_at, imported_by=current.imported_by,
+        import_file_sha256=current.import_file_sha256, status_index=next_status_index(tx.session))
     _sign(reissued, signer)
     current.status, current.status_changed_at = "superseded", now
     tx.session.add(reissued)
@@ -266,7 +273,7 @@ def correct(tx, number: str, correction: dict, signer, id_key: bytes, now) -> tu
         "level": reissued.level, "holder_name": reissued.holder_name,
         "id_number_hash": reissued.id_number_hash, "id_number_masked": reissued.id_number_masked,
         "issued_on": reissued.issued_on, "reason": correction["reason"], "reissued_at": now},
-        correlation_id=reissued.enrollment_id)
+        correlation_id=reissued.enrollment_id or reissued.certificate_id)
     return reissued, True
 
 
@@ -279,5 +286,58 @@ def revoke(tx, number: str, reason: str, now) -> Certificate:
         "certificate_id": current.certificate_id, "certificate_number": current.number,
         "enrollment_id": current.enrollment_id, "learner_id": current.learner_id,
         "level": current.level, "id_number_hash": current.id_number_hash, "reason": reason,
-        "revoked_at": now}, correlation_id=current.enrollment_id)
+        "revoked_at": now}, correlation_id=current.enrollment_id or current.certificate_id)
     return current
+
+
+# -- certificates issued before this system ------------------------------------------
+
+STATUS_LIST_SEQUENCE = ("SL", 0)  # the number_sequences row that hands out status list indices
+
+
+def next_status_index(session) -> int:
+    """The next free bit of the published status list (0, 1, 2...; never reused)."""
+    return _next_sequence(session, *STATUS_LIST_SEQUENCE) - 1
+
+
+def import_certificates(tx, rows: list[tuple[int, dict]], file_sha256: str, imported_by: str,
+                        signer, id_key: bytes, now) -> list[dict]:
+    """Every row of an import file answered: imported, already imported (the same
+    certificate again: nothing changes) or refused with its reasons."""
+    session, today = tx.session, program_date(now)
+    results, made = [], {}
+    for line, values in rows:
+        row, reasons = domain.check_import_row(values, today)
+        if row is None:
+            results.append({"row": line, "number": values.get("number") or None,
+                            "outcome": domain.REFUSED, "reasons": reasons})
+            continue
+        row_hash = identity.keyed_hash(row.id_number, id_key)
+        existing = made.get(row.number) or session.scalars(
+            select(Certificate).where(Certificate.number == row.number)
+            .order_by(Certificate.serial.desc())).first()
+        outcome, reasons = domain.import_outcome(row, row_hash, existing)
+        answer = {"row": line, "number": row.number, "outcome": outcome, "reasons": reasons}
+        if existing is not None and outcome == domain.ALREADY_IMPORTED:
+            answer["certificate_id"] = existing.certificate_id
+        if outcome == domain.IMPORTED:
+            certificate = Certificate(
+                certificate_id=uuid.uuid4(), number=row.number, serial=1, enrollment_id=None,
+                learner_id=None, level=row.level, holder_name=row.holder_name, id_number_hash=row_hash,
+                id_number_masked=identity.mask(row.id_number), base_code=row.base_code,
+                base_name=row.base_name, issued_on=row.issued_on, issued_at=now, status="valid",
+                origin="imported", imported_at=now, imported_by=imported_by,
+                import_file_sha256=file_sha256, status_index=next_status_index(session))
+            _sign(certificate, signer)
+            session.add(certificate)
+            made[row.number] = certificate
+            answer["certificate_id"] = certificate.certificate_id
+            tx.emit(events.Imported, {
+                "certificate_id": certificate.certificate_id, "certificate_number": certificate.number,
+                "level": certificate.level, "holder_name": certificate.holder_name,
+                "id_number_hash": row_hash, "id_number_masked": certificate.id_number_masked,
+                "base_code": certificate.base_code, "base_name": certificate.base_name,
+                "issued_on": certificate.issued_on, "imported_at": now, "imported_by": imported_by,
+                "import_file_sha256": file_sha256}, correlation_id=certificate.certificate_id)
+        results.append(answer)
+    return results

@@ -1,4 +1,5 @@
 """The certificate service: issue on a pass, the talent registry, public verification."""
+import inspect
 import json
 
 from nameko.dependency_providers import Config
@@ -12,7 +13,10 @@ from shared.errors import NotFound
 from shared.service import ServiceBase, api, event_handler
 from shared.web import pagination
 
-from . import actions, document, page, schemas, signing
+from shared.uploads import spool
+from shared.web.problems import UnsupportedMediaType
+
+from . import actions, document, imports, page, schemas, signing
 
 VERIFY_LIMIT = ("VERIFY_RATE_LIMIT", "30/minute")
 HOLDER_READERS = ("learner", "base_operator", "admin")
@@ -133,6 +137,32 @@ class CertificateService(ServiceBase):
         csv_text = "\ufeff" + actions.registry_csv(rows)
         return _download(csv_text.encode("utf-8"), "text/csv; charset=utf-8", "registry.csv")
 
+    @api("POST", "/certificate/imports", roles=("admin",), response=schemas.ImportResult,
+         body_limit=("IMPORT_MAX_BYTES", imports.MAX_BYTES), media_types=imports.CSV_TYPES)
+    def import_certificates(self, request, principal):
+        """Import certificates the program issued before this system, from a CSV file
+        sent as the body (Content-Type: text/csv; UTF-8 with or without BOM, or GBK).
+
+        Every row is answered: `imported`, `already_imported` (the same certificate
+        again: nothing changes, so a file may be sent again) or `refused` with its
+        reasons. An imported certificate is signed as a record of this import (who,
+        when, the file's SHA-256), verifies publicly with its original issue date and
+        counts for the L3 route like an issued one. Columns:
+        """
+        if (request.mimetype or "").lower() not in imports.CSV_TYPES:
+            raise UnsupportedMediaType("send the file itself as the body with Content-Type: text/csv")
+        upload = spool(request.stream)
+        try:
+            rows = imports.rows(upload, int(self.config.get("IMPORT_MAX_ROWS", 5000)),
+                                request.mimetype_params.get("charset"))
+        finally:
+            upload.close()
+        with self.db.transaction() as tx:
+            results = actions.import_certificates(tx, rows, upload.sha256, principal.subject,
+                                                  self.signer, self.id_key, utcnow())
+        counts = {o: sum(r["outcome"] == o for r in results) for o in ("imported", "already_imported", "refused")}
+        return {"file_sha256": upload.sha256, **counts, "results": results}
+
     @api("POST", "/certificate/certificates/<number>/corrections", roles=("admin",),
          request=schemas.Correction, response=schemas.Certificate, status=201)
     def correct(self, request, principal, number, body):
@@ -154,3 +184,7 @@ class CertificateService(ServiceBase):
 def _download(body: bytes, content_type: str, filename: str) -> Response:
     return Response(body, content_type=content_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+CertificateService.import_certificates.__doc__ = (inspect.cleandoc(CertificateService.import_certificates.__doc__)
+                                                  + "\n\n" + imports.describe_columns())

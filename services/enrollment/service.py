@@ -219,6 +219,10 @@ class EnrollmentService(ServiceBase):
     def on_certificate_issued(self, tx, event):
         actions.on_certificate_issued(tx, event)
 
+    @event_handler(certificate.Imported)
+    def on_certificate_imported(self, tx, event):
+        actions.on_certificate_imported(tx, event)
+
     @event_handler(certificate.Reissued)
     def on_certificate_reissued(self, tx, event):
         actions.on_certificate_reissued(tx, event)

@@ -1,7 +1,7 @@
 """Events produced by the certificate service."""
 from marshmallow import fields, validate
 
-from .fields import day, described, level, moment, text, uuid
+from .fields import day, described, level, moment, optional, text, uuid
 from .registry import EventData, contract
 
 
@@ -32,8 +32,8 @@ class Reissued(EventData):
     serial = described(fields.Int, "The new serial (the first issue is 1).", strict=True,
                        validate=validate.Range(min=2))
     superseded_certificate_id = uuid("The record it supersedes.")
-    enrollment_id = uuid("The enrollment.")
-    learner_id = uuid("The learner.")
+    enrollment_id = optional(fields.UUID, "The enrollment; absent (null) for an imported certificate.")
+    learner_id = optional(fields.UUID, "The learner; absent (null) for an imported certificate.")
     level = level()
     holder_name = text("The holder's full name, corrected.")
     id_number_hash = text("Keyed HMAC-SHA256 of the holder's (corrected) ID number (hex).")
@@ -49,9 +49,27 @@ class Revoked(EventData):
     counts for the L3 route and verification shows it revoked."""
     certificate_id = uuid("The revoked certificate record.")
     certificate_number = text("The certificate number.")
-    enrollment_id = uuid("The enrollment.")
-    learner_id = uuid("The learner.")
+    enrollment_id = optional(fields.UUID, "The enrollment; absent (null) for an imported certificate.")
+    learner_id = optional(fields.UUID, "The learner; absent (null) for an imported certificate.")
     level = level()
     id_number_hash = text("Keyed HMAC-SHA256 of the holder's ID number (hex).")
     reason = text("The administrator's reason.")
     revoked_at = moment("When it was revoked.")
+
+
+@contract("certificate.imported", 1, producer="certificate", consumers=("enrollment",))
+class Imported(EventData):
+    """An administrator imported a certificate the program issued before this system
+    (it has no enrollment here). Counts for the L3 route exactly like an issued one."""
+    certificate_id = uuid("The certificate record.")
+    certificate_number = text("The certificate number as printed.")
+    level = level()
+    holder_name = text("The holder's full name.")
+    id_number_hash = text("Keyed HMAC-SHA256 of the holder's ID number (hex).")
+    id_number_masked = text("The holder's masked ID number.")
+    base_code = described(fields.Str, "The issuing base's code (empty when the file gave none).")
+    base_name = text("The issuing base's name.")
+    issued_on = day("The original issue date (Asia/Shanghai).")
+    imported_at = moment("When it was imported.")
+    imported_by = text("The administrator who imported it.")
+    import_file_sha256 = text("SHA-256 (hex) of the file it came in.")
