@@ -16,7 +16,7 @@ from shared.errors import NotFound
 from shared.messaging.consumer import Defer
 from shared.web.pagination import fetch_page
 
-from . import domain, signing
+from . import credentials, domain, signing
 from .models import Certificate, Holder, NumberSequence
 
 
@@ -341,3 +341,25 @@ def import_certificates(tx, rows: list[tuple[int, dict]], file_sha256: str, impo
                 "import_file_sha256": file_sha256}, correlation_id=certificate.certificate_id)
         results.append(answer)
     return results
+
+
+# -- verifiable credentials and their status list ------------------------------------
+
+def credential_jwt(certificate: Certificate, signer, public_base_url: str) -> str:
+    """The certificate record as a `vc+jwt` credential, signed with the current key."""
+    return signer.sign_jwt(credentials.certificate_claims(certificate, public_base_url))
+
+
+def current_by_number(session, number: str) -> Certificate:
+    records = _records(session, domain.normalize_number(number))
+    if not records:
+        raise NoSuchCertificate("no certificate has this number")
+    return records[0]
+
+
+def status_list_jwt(session, signer, public_base_url: str, now) -> str:
+    """The published revocation list: every record that no longer stands has its bit set."""
+    fallen = session.scalars(select(Certificate.status_index).where(
+        Certificate.status.in_(credentials.STOPS_STANDING), Certificate.status_index.is_not(None)))
+    encoded = credentials.encode_status_list(fallen)
+    return signer.sign_jwt(credentials.status_list_claims(public_base_url, encoded, now))

@@ -1,6 +1,7 @@
 """The certificate service: issue on a pass, the talent registry, public verification."""
 import inspect
 import json
+import re
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
@@ -90,6 +91,15 @@ class CertificateService(ServiceBase):
         """Anyone: the public keys certificates are signed with (JWKS), to verify a file offline."""
         return self.signer.key_set()
 
+    @api("GET", "/certificate/status-lists/revocation", public=True, rate_limit=VERIFY_LIMIT,
+         produces=("application/vc+jwt",))
+    def status_list(self, request):
+        """Anyone: the Bitstring Status List credential (`vc+jwt`) that says which
+        credentials no longer stand (revoked or superseded); docs/certificate-credentials.md."""
+        with self.db.read() as session:
+            token = actions.status_list_jwt(session, self.signer, self.public_base_url, utcnow())
+        return Response(token, content_type="application/vc+jwt", headers={"Cache-Control": "max-age=300"})
+
     # -- the holder and their base ---------------------------------------------------
 
     @api("GET", "/certificate/enrollments/<uuid:enrollment_id>/certificate",
@@ -107,6 +117,16 @@ class CertificateService(ServiceBase):
             certificate = actions.current_of_enrollment(session, enrollment_id, principal)
         body = json.dumps(actions.signed_document(certificate), ensure_ascii=False, indent=2)
         return _download(body.encode("utf-8"), "application/json", f"{certificate.number}.json")
+
+    @api("GET", "/certificate/enrollments/<uuid:enrollment_id>/certificate.jwt", roles=HOLDER_READERS,
+         produces=("application/vc+jwt",))
+    def credential(self, request, principal, enrollment_id):
+        """The certificate as a W3C Verifiable Credential (`vc+jwt`, EdDSA, the key of
+        GET /certificate/keys) for wallets and employers; its status is in the status list."""
+        with self.db.read() as session:
+            certificate = actions.current_of_enrollment(session, enrollment_id, principal)
+        return _download(actions.credential_jwt(certificate, self.signer, self.public_base_url).encode("ascii"),
+                         "application/vc+jwt", f"{certificate.number}.jwt")
 
     @api("GET", "/certificate/enrollments/<uuid:enrollment_id>/certificate.pdf", roles=HOLDER_READERS,
          produces=("application/pdf",))
@@ -163,6 +183,16 @@ class CertificateService(ServiceBase):
         counts = {o: sum(r["outcome"] == o for r in results) for o in ("imported", "already_imported", "refused")}
         return {"file_sha256": upload.sha256, **counts, "results": results}
 
+    @api("GET", "/certificate/certificates/<number>/credential.jwt", roles=("admin",),
+         produces=("application/vc+jwt",))
+    def credential_by_number(self, request, principal, number):
+        """Administrators: any certificate's current record as a credential (an imported
+        one has no enrollment, so this is how its holder is given it)."""
+        with self.db.read() as session:
+            certificate = actions.current_by_number(session, number)
+        return _download(actions.credential_jwt(certificate, self.signer, self.public_base_url).encode("ascii"),
+                         "application/vc+jwt", f"{certificate.number}.jwt")
+
     @api("POST", "/certificate/certificates/<number>/corrections", roles=("admin",),
          request=schemas.Correction, response=schemas.Certificate, status=201)
     def correct(self, request, principal, number, body):
@@ -182,6 +212,7 @@ class CertificateService(ServiceBase):
 
 
 def _download(body: bytes, content_type: str, filename: str) -> Response:
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", filename)  # an imported number may hold any character
     return Response(body, content_type=content_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
