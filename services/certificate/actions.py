@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import uuid
 from types import SimpleNamespace
 from urllib.parse import urlencode
@@ -16,7 +17,7 @@ from shared.errors import NotFound
 from shared.messaging.consumer import Defer
 from shared.web.pagination import fetch_page
 
-from . import credentials, domain, signing
+from . import credentials, domain, signing, talent_export
 from .models import Certificate, Holder, NumberSequence
 
 
@@ -363,3 +364,22 @@ def status_list_jwt(session, signer, public_base_url: str, now) -> str:
         Certificate.status.in_(credentials.STOPS_STANDING), Certificate.status_index.is_not(None)))
     encoded = credentials.encode_status_list(fallen)
     return signer.sign_jwt(credentials.status_list_claims(public_base_url, encoded, now))
+
+
+# -- the talent registry export (人才库) ----------------------------------------------
+
+def export_talent_registry(session, issued_from, issued_to, signer, now) -> dict[str, bytes]:
+    """Every record (every serial, whatever its status) of the certificates issued in
+    the period, as CSV and JSON, and the signed manifest: file name -> bytes."""
+    rows = session.scalars(select(Certificate).where(Certificate.issued_on >= issued_from,
+                                                     Certificate.issued_on <= issued_to)
+                           .order_by(Certificate.issued_on, Certificate.number, Certificate.serial))
+    records = [talent_export.record(c) for c in rows]
+    as_csv = talent_export.records_csv(records)
+    as_json = talent_export.records_json(records, issued_from, issued_to)
+    files = [talent_export.file_entry(talent_export.CSV_NAME, "text/csv", as_csv, len(records)),
+             talent_export.file_entry(talent_export.JSON_NAME, "application/json", as_json,
+                                             len(records))]
+    signed = signer.sign_manifest(talent_export.manifest(records, files, issued_from, issued_to, now))
+    return {talent_export.CSV_NAME: as_csv, talent_export.JSON_NAME: as_json,
+            talent_export.MANIFEST_NAME: json.dumps(signed, ensure_ascii=False, indent=1).encode("utf-8")}

@@ -141,3 +141,14 @@ class ImportResult(Schema):
     already_imported = fields.Int()
     refused = fields.Int()
     results = fields.List(fields.Nested(ImportedRow))
+
+
+class TalentExport(Schema):
+    """The period of the export: certificates issued from .. to (both included)."""
+    issued_from = ProgramDate(required=True)
+    issued_to = ProgramDate(required=True)
+
+    @validates_schema
+    def _range(self, data, **kwargs):
+        if data.get("issued_from") and data.get("issued_to") and data["issued_from"] > data["issued_to"]:
+            raise ValidationError("issued_from is after issued_to", "issued_to")

@@ -1,7 +1,9 @@
 """The certificate service: issue on a pass, the talent registry, public verification."""
 import inspect
+import io
 import json
 import re
+import zipfile
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
@@ -156,6 +158,24 @@ class CertificateService(ServiceBase):
             rows = actions.export(session, body, self.id_key, program_date(utcnow()))
         csv_text = "\ufeff" + actions.registry_csv(rows)
         return _download(csv_text.encode("utf-8"), "text/csv; charset=utf-8", "registry.csv")
+
+    @api("POST", "/certificate/registry/talent-export", roles=("admin",), request=schemas.TalentExport,
+         produces=("application/zip",))
+    def export_talent_registry(self, request, principal, body):
+        """The talent registry export (人才库): every record of the certificates issued in
+        the period (every serial, every status, issued and imported) as a ZIP of
+        talent-registry.csv, talent-registry.json and manifest.json — the counts and
+        each file's SHA-256, signed with the certificate key (Ed25519, GET
+        /certificate/keys), so the receiving system can check it got everything."""
+        with self.db.read() as session:
+            files = actions.export_talent_registry(session, body["issued_from"], body["issued_to"],
+                                                   self.signer, utcnow())
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, content in files.items():
+                archive.writestr(name, content)
+        period = f"{body['issued_from'].isoformat()}_{body['issued_to'].isoformat()}"
+        return _download(out.getvalue(), "application/zip", f"talent-registry-{period}.zip")
 
     @api("POST", "/certificate/imports", roles=("admin",), response=schemas.ImportResult,
          body_limit=("IMPORT_MAX_BYTES", imports.MAX_BYTES), media_types=imports.CSV_TYPES)
