@@ -1,8 +1,11 @@
 """Certificates as W3C Verifiable Credentials (vc+jwt) and the Bitstring Status List."""
 import base64
 import gzip
+import json
+import re
 import uuid
 from datetime import date, datetime, timezone
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -80,3 +83,15 @@ def test_a_credential_verifies_with_the_published_keys_only():
         signing.verify_jwt(".".join((head, body[:-4] + "AAAA", sig)), signer.key_set())
     with pytest.raises(signing.BadDocument, match="typ"):
         signing.verify_jwt(signer.sign_jwt({"a": 1}, typ="JWT"), signer.key_set())
+
+
+def test_the_worked_example_in_the_docs_verifies_and_its_list_has_bit_7_set():
+    text = (Path(__file__).parents[2] / "docs" / "certificate-credentials.md").read_text()
+    token = re.search(r"```\n(eyJ[\w.-]+)\n```", text).group(1)
+    keys = json.loads(re.search(r'```json\n(\{\n  "keys".*?)\n```', text, re.S).group(1))
+    claims = signing.verify_jwt(token, keys)
+    assert claims == json.loads(re.search(r'```json\n(\{\n  "@context".*?"iat": \d+\n\})\n```', text, re.S).group(1))
+    listed = re.search(r'"encodedList": "(u[\w-]+)"', text).group(1)
+    assert [credentials.status_bit(listed, i) for i in (6, 7, 8)] == [False, True, False]
+    assert claims == credentials.certificate_claims(_certificate(
+        number=domain.certificate_number("L4", 2026, "B001", 123), status_index=7), BASE)
