@@ -13,7 +13,7 @@ from sqlalchemy import select
 from shared import identity
 from shared.calendar import program_date
 from shared.contracts import certificate as events
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 from shared.messaging.consumer import Defer
 from shared.web.pagination import fetch_page
 
@@ -292,6 +292,11 @@ def revoke(tx, number: str, reason: str, now) -> Certificate:
 
 
 # -- certificates issued before this system ------------------------------------------
+
+class ImportedMeanwhile(Conflict):
+    slug = "imported-meanwhile"
+    title = "Another import wrote the same certificates meanwhile"
+
 
 STATUS_LIST_SEQUENCE = ("SL", 0)  # the number_sequences row that hands out status list indices
 

@@ -183,6 +183,9 @@ def check_import_row(values: dict, today: date) -> tuple[ImportRow | None, list[
         reasons.append("number: missing")
     elif len(number) > 60:
         reasons.append("number: longer than 60 characters")
+    elif check_number(number):  # it would take a number this system hands out
+        reasons.append("number: has the form of the numbers this system issues (CEA-…, with a check "
+                       "character); only certificates issued before it are imported")
     name = _name(values.get("holder_name", ""))
     if not name:
         reasons.append("holder_name: missing")

@@ -6,6 +6,7 @@ import re
 import zipfile
 
 from nameko.dependency_providers import Config
+from sqlalchemy.exc import IntegrityError
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
@@ -197,9 +198,13 @@ class CertificateService(ServiceBase):
                                 request.mimetype_params.get("charset"))
         finally:
             upload.close()
-        with self.db.transaction() as tx:
-            results = actions.import_certificates(tx, rows, upload.sha256, principal.subject,
-                                                  self.signer, self.id_key, utcnow())
+        try:
+            with self.db.transaction() as tx:
+                results = actions.import_certificates(tx, rows, upload.sha256, principal.subject,
+                                                      self.signer, self.id_key, utcnow())
+        except IntegrityError:  # another import of the same numbers committed first
+            raise actions.ImportedMeanwhile("another import wrote some of these numbers meanwhile; "
+                                            "send the file again (rows already imported are answered so)") from None
         counts = {o: sum(r["outcome"] == o for r in results) for o in ("imported", "already_imported", "refused")}
         return {"file_sha256": upload.sha256, **counts, "results": results}
 

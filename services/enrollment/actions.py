@@ -23,7 +23,7 @@ from shared.messaging.consumer import Defer
 from shared.web.pagination import fetch_page, page
 
 from . import domain
-from .domain.eligibility import Applicant, Education, HeldCertificate, assess
+from .domain.eligibility import Applicant, Education, HeldCertificate, assess, holds_level
 from .domain.lifecycle import Status, advance, cancel, expires_with_account, is_open
 from .models import (AuthorizationChange, Enrollment, Learner, RegisteredCertificate, StatusChange,
                      TrainingBase)
@@ -222,6 +222,8 @@ def enroll(tx, base: TrainingBase, p: Prepared, register: Register, operator: st
             where = f"status {other.status}" if ours else "at another training base"
             raise OpenEnrollmentExists(f"the learner already has an open {level} enrollment "
                                        f"({where})", **ours)
+    if holds_level(register.certificates[p.id_hash], level):  # e.g. one imported from before this system
+        raise AlreadyCertified(f"the learner already holds the {level} certificate")
     applicant = Applicant(level=level, education=Education(**app["education"]),
                           related_work_months=app["related_work_months"],
                           work_months_since_l4=app["work_months_since_l4"],

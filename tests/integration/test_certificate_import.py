@@ -36,6 +36,9 @@ def test_an_l3_applicant_with_an_imported_l4_of_13_months_is_eligible(services, 
                                    education={"tier": "junior_college", "status": "graduated"})
     enrolled = wait_for(lambda: (a := operator.post("/enrollment/enrollments", as_l3)).status_code == 201 and a)
     assert enrolled.json()["level"] == "L3"
+    # The imported L4 is held: the person is not enrolled for L4 again.
+    again = operator.post("/enrollment/enrollments", applicants.application(id_number=holder, level="L4"))
+    assert again.status_code == 409 and again.json()["type"].endswith("already-certified")
 
     verified = services.anonymous("certificate").get(
         "/certificate/verify", params={"number": "jx-l4-old-0042", "name": "李四"})

@@ -113,3 +113,8 @@ def test_a_file_missing_a_column_or_rows_is_refused_whole():
         imports.rows(from_bytes(b"number,name,id_number,level,issued_on,base\r\n"), 100)
     with pytest.raises(InvalidInput, match="more than 1 rows"):
         imports.rows(from_bytes(b"number,name,id_number,level,issued_on,base\r\n1,a,b,c,d,e\r\n2,a,b,c,d,e\r\n"), 1)
+
+
+def test_a_number_of_this_systems_form_is_not_imported():
+    _, reasons = domain.check_import_row(_values(number=domain.certificate_number("L4", 2027, "B001", 1)), TODAY)
+    assert len(reasons) == 1 and reasons[0].startswith("number: has the form of the numbers this system issues")
