@@ -77,3 +77,18 @@ def test_the_same_rows_import_once_and_bad_rows_are_answered_with_a_reason(servi
     assert services.client("certificate", "base_operator", base="B001").request(
         "POST", "/certificate/imports", data=body.encode(), headers={"Content-Type": "text/csv"}).status_code == 403
     assert uuid.UUID(item["certificate_id"])
+
+    # An imported certificate is corrected and revoked like an issued one; its events carry no enrollment.
+    sink = bus.sink("certificate.reissued", "certificate.revoked")
+    assert admin.post("/certificate/certificates/JX-L4-2024-0007/corrections",
+                      json={"holder_name": "王武", "reason": "name misspelt"}).status_code == 201
+    reissued = sink.expect("certificate.reissued", where=lambda e: e.data["certificate_number"] == "JX-L4-2024-0007")
+    assert reissued.data["enrollment_id"] is None and reissued.data["issued_on"].isoformat() == "2024-05-06"
+    assert admin.post("/certificate/certificates/JX-L4-2024-0007/revocation", json={"reason": "forged"}
+                      ).status_code == 200
+    assert sink.expect("certificate.revoked").data["learner_id"] is None
+    public = services.anonymous("certificate").get("/certificate/verify",
+                                                   params={"number": "JX-L4-2024-0007", "name": "王武"}).json()
+    assert (public["status"], public["serial"], public["origin"]) == ("revoked", 2, "imported")
+    signed = admin.get("/certificate/certificates/JX-L4-2024-0007/credential.jwt")
+    assert signed.status_code == 200 and signed.headers["Content-Disposition"].endswith('JX-L4-2024-0007.jwt"')
