@@ -106,6 +106,9 @@ class RegistryEntry(CertificateRecord):
     """A registry row for administrators: with the reasons behind a status."""
     correction_reason = fields.Str(allow_none=True)
     revocation_reason = fields.Str(allow_none=True)
+    imported_by = fields.Str(allow_none=True, metadata={"description": "An imported certificate: who imported it."})
+    import_file_sha256 = fields.Str(allow_none=True, metadata={"description": "An imported certificate: the "
+                                                                            "SHA-256 of the file it came in."})
 
 
 RegistryPage = page_of(RegistryEntry, "RegistryPage")

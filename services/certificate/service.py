@@ -208,6 +208,15 @@ class CertificateService(ServiceBase):
         counts = {o: sum(r["outcome"] == o for r in results) for o in ("imported", "already_imported", "refused")}
         return {"file_sha256": upload.sha256, **counts, "results": results}
 
+    @api("GET", "/certificate/certificates/<number>/certificate.json", roles=("admin",),
+         produces=("application/json",))
+    def signed_file_by_number(self, request, principal, number):
+        """Administrators: any certificate's current signed file (an imported one's too)."""
+        with self.db.read() as session:
+            certificate = actions.current_by_number(session, number)
+        body = json.dumps(actions.signed_document(certificate), ensure_ascii=False, indent=2)
+        return _download(body.encode("utf-8"), "application/json", f"{certificate.number}.json")
+
     @api("GET", "/certificate/certificates/<number>/credential.jwt", roles=("admin",),
          produces=("application/vc+jwt",))
     def credential_by_number(self, request, principal, number):

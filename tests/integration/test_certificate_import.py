@@ -2,6 +2,7 @@
 verified publicly with their original issue date, counted by enrollment's L3 rule."""
 import uuid
 
+from services.certificate import signing
 from shared.calendar import add_months, program_date, utcnow
 from tests.support import enrollment_people as applicants
 from tests.support import people
@@ -70,6 +71,13 @@ def test_the_same_rows_import_once_and_bad_rows_are_answered_with_a_reason(servi
     assert found["total"] == 1
     item = found["items"][0]
     assert item["origin"] == "imported" and item["enrollment_id"] is None and item["imported_at"]
+    assert item["imported_by"] and item["import_file_sha256"] == first.json()["file_sha256"]
+    # Its signed file says it is an import record and verifies with the published keys.
+    keys = services.anonymous("certificate").get("/certificate/keys").json()
+    content = signing.verify_document(admin.get("/certificate/certificates/JX-L4-2024-0007/certificate.json").json(),
+                                      keys)
+    assert (content["origin"], content["issued_on"]) == ("imported", "2024-05-06")
+    assert content["import_file_sha256"] == first.json()["file_sha256"]
 
     refused = admin.request("POST", "/certificate/imports", data=b"{}", headers={"Content-Type": "application/json"})
     assert refused.status_code == 415
