@@ -47,6 +47,9 @@ def issue_on_passes(tx, graded: list, signer) -> None:
         raise Defer(f"enrollment {next(iter(unknown))} not yet known to certificate")
     certified = set(session.scalars(select(Certificate.enrollment_id).where(
         Certificate.enrollment_id.in_(wanted))))
+    # The status list's row first, always: batches then take the number rows in its
+    # shadow and cannot deadlock on them in different orders.
+    _sequence_row(session, *STATUS_LIST_SEQUENCE)
     rows = []
     for event in passes:
         holder = holders[event.data["enrollment_id"]]
@@ -82,6 +85,12 @@ def _sign(certificate: Certificate, signer) -> None:
 
 
 def _next_sequence(session, level: str, year: int) -> int:
+    row = _sequence_row(session, level, year)
+    row.last += 1
+    return row.last
+
+
+def _sequence_row(session, level: str, year: int) -> NumberSequence:
     # The row stays locked to the end of the transaction, so a batch of passes
     # fetches it once; one a rolled-back savepoint took out of the session is fetched again.
     held = session.info.setdefault("number_sequences", {})
@@ -93,8 +102,7 @@ def _next_sequence(session, level: str, year: int) -> int:
             row = NumberSequence(level=level, year=year, last=0)
             session.add(row)
         held[(level, year)] = row
-    row.last += 1
-    return row.last
+    return row
 
 
 class NoSuchCertificate(NotFound):

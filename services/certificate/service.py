@@ -41,7 +41,11 @@ class CertificateService(ServiceBase):
     config = Config()
     required_settings = (settings.ID_HASH_KEY,
                          settings.Setting("VERIFY_RATE_LIMIT", "CERTIFICATE_VERIFY_RATE_LIMIT",
-                                          check=settings.rate, optional=True))
+                                          check=settings.rate, optional=True),
+                         settings.Setting("IMPORT_MAX_ROWS", "CERTIFICATE_IMPORT_MAX_ROWS",
+                                          check=settings.whole_number(1, 100_000), optional=True),
+                         settings.Setting("IMPORT_MAX_BYTES", "CERTIFICATE_IMPORT_MAX_BYTES",
+                                          check=settings.whole_number(1024, 64 * 2**20), optional=True))
     signer = SigningKey()
 
     @property
