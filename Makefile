@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 LOCKS  := requirements.lock requirements-dev.lock
 STAMP  := $(VENV)/.installed-$(shell cat $(LOCKS) | cksum | cut -d' ' -f1)
 
-.PHONY: chaos chaos-smoke venv keys run stop status demo test test-unit bench token admin queues dead-letters replay discard trace catalog migration infra verify-certificate load-bank
+.PHONY: chaos chaos-smoke venv keys run stop status demo test test-unit bench token admin queues dead-letters replay discard trace catalog migration infra verify-certificate verify-export load-bank
 
 # The runtime lock (what the image installs) and the test/development lock, each pinning
 # every transitive package: installed without resolving, then checked to be complete.
@@ -75,6 +75,9 @@ trace: venv               ## make trace ID=<enrollment id> [VIA=<gateway URL>] [
 
 verify-certificate: venv  ## make verify-certificate FILE=cert.json KEYS=keys.json (offline signature check)
 	@$(PY) -m services.certificate.verify_file $(FILE) --keys $(KEYS)
+
+verify-export: venv       ## make verify-export FILE=talent-registry.zip KEYS=keys.json (a receiver's check)
+	@$(PY) -m services.certificate.verify_export $(FILE) --keys $(KEYS)
 
 catalog: venv             ## regenerate docs/events.md from the contracts
 	@$(PY) -m shared.contracts.catalog > docs/events.md

@@ -72,3 +72,27 @@ def test_export_a_period_check_counts_signature_and_hashes(services, bus):
     assert services.client("certificate", "base_operator", base="B001").post(
         "/certificate/registry/talent-export", json={"issued_from": "2026-03-01", "issued_to": "2026-06-30"}
     ).status_code == 403
+
+
+def test_the_receivers_check_finds_a_changed_file(services, bus, tmp_path, capsys):
+    from services.certificate import verify_export
+    sink = bus.sink("certificate.issued")
+    services.start("certificate")
+    certificate_flow.issue(bus, sink, _at("2026-03-10"))
+    admin = services.client("certificate", "admin")
+    export = admin.post("/certificate/registry/talent-export", json={"issued_from": "2026-03-01",
+                                                                     "issued_to": "2026-03-31"}).content
+    keys = tmp_path / "keys.json"
+    keys.write_text(services.anonymous("certificate").get("/certificate/keys").text)
+    good = tmp_path / "good.zip"
+    good.write_bytes(export)
+    assert verify_export.main([str(good), "--keys", str(keys)]) == 0
+    assert "VALID: 1 records of 1 certificates" in capsys.readouterr().out
+
+    changed = tmp_path / "changed.zip"
+    with zipfile.ZipFile(io.BytesIO(export)) as source, zipfile.ZipFile(changed, "w") as target:
+        for name in source.namelist():
+            body = source.read(name)
+            target.writestr(name, body.replace(b"valid", b"VALID") if name.endswith(".csv") else body)
+    assert verify_export.main([str(changed), "--keys", str(keys)]) == 1
+    assert "talent-registry.csv: its size or SHA-256 differs" in capsys.readouterr().out
