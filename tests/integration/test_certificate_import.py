@@ -46,6 +46,9 @@ def test_an_l3_applicant_with_an_imported_l4_of_13_months_is_eligible(services, 
     assert verified.status_code == 200, verified.text
     assert verified.json()["status"] == "valid" and verified.json()["origin"] == "imported"
     assert verified.json()["issued_on"] == issued.isoformat()
+    page = services.anonymous("certificate").get("/certificate/verify/page",
+                                                 params={"number": "JX-L4-OLD-0042", "name": "李四"})
+    assert page.status_code == 200 and "id='origin'" in page.text and issued.isoformat() in page.text
 
 
 def test_the_same_rows_import_once_and_bad_rows_are_answered_with_a_reason(services, bus):
