@@ -245,3 +245,9 @@ def import_outcome(row: ImportRow, row_hash: str, existing) -> tuple[str, list[s
         return ALREADY_IMPORTED, []
     return REFUSED, [f"number: {row.number} was imported before with other details "
                      "(name, ID number, level or issue date); correct it in the registry"]
+
+
+def import_counts(results: list[dict]) -> dict:
+    """How many rows of an import came to each outcome."""
+    return {outcome: sum(r["outcome"] == outcome for r in results)
+            for outcome in (IMPORTED, ALREADY_IMPORTED, REFUSED)}

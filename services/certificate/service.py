@@ -6,8 +6,8 @@ import re
 import zipfile
 
 from nameko.dependency_providers import Config
-from sqlalchemy.exc import IntegrityError
 from nameko.extensions import DependencyProvider
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from shared import settings
@@ -15,12 +15,11 @@ from shared.calendar import program_date, utcnow
 from shared.contracts import enrollment, exam
 from shared.errors import NotFound
 from shared.service import ServiceBase, api, event_handler
-from shared.web import pagination
-
 from shared.uploads import spool
+from shared.web import pagination
 from shared.web.problems import UnsupportedMediaType
 
-from . import actions, document, imports, page, schemas, signing
+from . import actions, document, domain, imports, page, schemas, signing
 
 VERIFY_LIMIT = ("VERIFY_RATE_LIMIT", "30/minute")
 HOLDER_READERS = ("learner", "base_operator", "admin")
@@ -209,8 +208,7 @@ class CertificateService(ServiceBase):
         except IntegrityError:  # another import of the same numbers committed first
             raise actions.ImportedMeanwhile("another import wrote some of these numbers meanwhile; "
                                             "send the file again (rows already imported are answered so)") from None
-        counts = {o: sum(r["outcome"] == o for r in results) for o in ("imported", "already_imported", "refused")}
-        return {"file_sha256": upload.sha256, **counts, "results": results}
+        return {"file_sha256": upload.sha256, **domain.import_counts(results), "results": results}
 
     @api("GET", "/certificate/certificates/<number>/certificate.json", roles=("admin",),
          produces=("application/json",))

@@ -118,3 +118,8 @@ def test_a_file_missing_a_column_or_rows_is_refused_whole():
 def test_a_number_of_this_systems_form_is_not_imported():
     _, reasons = domain.check_import_row(_values(number=domain.certificate_number("L4", 2027, "B001", 1)), TODAY)
     assert len(reasons) == 1 and reasons[0].startswith("number: has the form of the numbers this system issues")
+
+
+def test_an_import_counts_its_rows_by_outcome():
+    results = [{"outcome": "imported"}, {"outcome": "refused"}, {"outcome": "imported"}]
+    assert domain.import_counts(results) == {"imported": 2, "already_imported": 0, "refused": 1}
