@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 LOCKS  := requirements.lock requirements-dev.lock
 STAMP  := $(VENV)/.installed-$(shell cat $(LOCKS) | cksum | cut -d' ' -f1)
 
-.PHONY: chaos chaos-smoke venv keys run stop status demo test test-unit bench token admin queues dead-letters replay discard trace catalog contracts-snapshot migration infra verify-certificate load-bank
+.PHONY: chaos chaos-smoke venv keys run stop status demo test test-unit bench token admin queues dead-letters replay discard trace catalog contracts-snapshot migration infra verify-certificate verify-export load-bank
 
 # The runtime lock (what the image installs) and the test/development lock, each pinning
 # every transitive package: installed without resolving, then checked to be complete.
@@ -77,11 +77,15 @@ trace: venv               ## make trace ID=<enrollment id> [VIA=<gateway URL>] [
 verify-certificate: venv  ## make verify-certificate FILE=cert.json KEYS=keys.json (offline signature check)
 	@$(PY) -m services.certificate.verify_file $(FILE) --keys $(KEYS)
 
+verify-export: venv       ## make verify-export FILE=talent-registry.zip KEYS=keys.json (a receiver's check)
+	@$(PY) -m services.certificate.verify_export $(FILE) --keys $(KEYS)
+
 catalog: contracts-snapshot ## regenerate the event catalog, docs/events.md, from the contracts (a breaking change stops it)
 	@$(PY) -m shared.contracts.event_catalog > docs/events.md
 
 contracts-snapshot: venv  ## record new contract versions in shared/contracts/snapshots/; refuse breaking changes
 	@$(PY) -m shared.contracts.snapshot
+
 
 load-bank: venv           ## make load-bank FILE=/secure/bank.yaml (into EXAM_DATABASE_URL; docs/question-bank.md)
 	@$(PY) -m services.exam.load_bank $(FILE)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import uuid
 from types import SimpleNamespace
 from urllib.parse import urlencode
@@ -12,11 +13,11 @@ from sqlalchemy import select
 from shared import identity
 from shared.calendar import program_date
 from shared.contracts import certificate as events
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 from shared.messaging.consumer import Defer
 from shared.web.pagination import fetch_page
 
-from . import domain, signing
+from . import credentials, domain, signing, talent_export
 from .models import Certificate, Holder, NumberSequence
 
 
@@ -46,6 +47,9 @@ def issue_on_passes(tx, graded: list, signer) -> None:
         raise Defer(f"enrollment {next(iter(unknown))} not yet known to certificate")
     certified = set(session.scalars(select(Certificate.enrollment_id).where(
         Certificate.enrollment_id.in_(wanted))))
+    # The status list's row first, always: batches then take the number rows in its
+    # shadow and cannot deadlock on them in different orders.
+    _sequence_row(session, *STATUS_LIST_SEQUENCE)
     rows = []
     for event in passes:
         holder = holders[event.data["enrollment_id"]]
@@ -60,7 +64,9 @@ def issue_on_passes(tx, graded: list, signer) -> None:
             serial=1, enrollment_id=holder.enrollment_id, learner_id=holder.learner_id, level=holder.level,
             holder_name=holder.full_name, id_number_hash=holder.id_number_hash,
             id_number_masked=holder.id_number_masked, base_code=holder.base_code,
-            base_name=holder.base_name, issued_on=issued_on, issued_at=event.occurred_at, status="valid")
+            base_name=holder.base_name, issued_on=issued_on, issued_at=event.occurred_at, status="valid",
+            origin="issued", imported_at=None, imported_by=None, import_file_sha256=None,
+            status_index=next_status_index(session))
         _sign(certificate, signer)
         rows.append(vars(certificate))
         tx.caused_by(event).emit(events.Issued, {
@@ -79,6 +85,12 @@ def _sign(certificate: Certificate, signer) -> None:
 
 
 def _next_sequence(session, level: str, year: int) -> int:
+    row = _sequence_row(session, level, year)
+    row.last += 1
+    return row.last
+
+
+def _sequence_row(session, level: str, year: int) -> NumberSequence:
     # The row stays locked to the end of the transaction, so a batch of passes
     # fetches it once; one a rolled-back savepoint took out of the session is fetched again.
     held = session.info.setdefault("number_sequences", {})
@@ -90,8 +102,7 @@ def _next_sequence(session, level: str, year: int) -> int:
             row = NumberSequence(level=level, year=year, last=0)
             session.add(row)
         held[(level, year)] = row
-    row.last += 1
-    return row.last
+    return row
 
 
 class NoSuchCertificate(NotFound):
@@ -113,11 +124,14 @@ def verify(session, number: str, name: str) -> dict:
     holding the old document): the answer is the serial that name is on, with the
     number's history, so the old document shows as superseded."""
     typed = domain.normalize_number(number)
-    records = _records(session, typed) if domain.check_number(typed) else []
+    records = _records(session, typed) if typed else []
+    if not domain.check_number(typed):  # only an imported certificate keeps a number of another shape
+        records = [r for r in records if r.origin == "imported"]
     matched = next((r for r in records if domain.same_name(name, r.holder_name)), None)
     if matched is None:
         raise NoSuchCertificate("no certificate matches this number and name")
     return {"status": matched.status, "number": matched.number, "serial": matched.serial,
+            "origin": matched.origin,
             "holder_name": matched.holder_name, "level": matched.level,
             "issued_on": matched.issued_on, "base_name": matched.base_name,
             "id_number_masked": matched.id_number_masked, "current_serial": records[0].serial,
@@ -255,18 +269,20 @@ def correct(tx, number: str, correction: dict, signer, id_key: bytes, now) -> tu
         id_number_hash=new_hash or current.id_number_hash,
         id_number_masked=new_id.masked if new_id else current.id_number_masked,
         base_code=current.base_code, base_name=current.base_name, issued_on=current.issued_on,
-        issued_at=now, status="valid", correction_reason=correction["reason"])
+        issued_at=now, status="valid", correction_reason=correction["reason"], origin=current.origin,
+        imported_at=current.imported_at, imported_by=current.imported_by,
+        import_file_sha256=current.import_file_sha256, status_index=next_status_index(tx.session))
     _sign(reissued, signer)
     current.status, current.status_changed_at = "superseded", now
     tx.session.add(reissued)
-    tx.emit(events.Reissued, {
+    tx.emit(events.ReissuedV2, {
         "certificate_id": reissued.certificate_id, "certificate_number": reissued.number,
         "serial": reissued.serial, "superseded_certificate_id": current.certificate_id,
         "enrollment_id": reissued.enrollment_id, "learner_id": reissued.learner_id,
         "level": reissued.level, "holder_name": reissued.holder_name,
         "id_number_hash": reissued.id_number_hash, "id_number_masked": reissued.id_number_masked,
         "issued_on": reissued.issued_on, "reason": correction["reason"], "reissued_at": now},
-        correlation_id=reissued.enrollment_id)
+        correlation_id=reissued.enrollment_id or reissued.certificate_id)
     return reissued, True
 
 
@@ -275,9 +291,108 @@ def revoke(tx, number: str, reason: str, now) -> Certificate:
     current = _current_for_change(tx.session, number)
     domain.check_revocation(current.status)
     current.status, current.status_changed_at, current.revocation_reason = "revoked", now, reason
-    tx.emit(events.Revoked, {
+    tx.emit(events.RevokedV2, {
         "certificate_id": current.certificate_id, "certificate_number": current.number,
         "enrollment_id": current.enrollment_id, "learner_id": current.learner_id,
         "level": current.level, "id_number_hash": current.id_number_hash, "reason": reason,
-        "revoked_at": now}, correlation_id=current.enrollment_id)
+        "revoked_at": now}, correlation_id=current.enrollment_id or current.certificate_id)
     return current
+
+
+# -- certificates issued before this system ------------------------------------------
+
+class ImportedMeanwhile(Conflict):
+    slug = "imported-meanwhile"
+    title = "Another import wrote the same certificates meanwhile"
+
+
+STATUS_LIST_SEQUENCE = ("SL", 0)  # the number_sequences row that hands out status list indices
+
+
+def next_status_index(session) -> int:
+    """The next free bit of the published status list (0, 1, 2...; never reused)."""
+    return _next_sequence(session, *STATUS_LIST_SEQUENCE) - 1
+
+
+def import_certificates(tx, rows: list[tuple[int, dict]], file_sha256: str, imported_by: str,
+                        signer, id_key: bytes, now) -> list[dict]:
+    """Every row of an import file answered: imported, already imported (the same
+    certificate again: nothing changes) or refused with its reasons."""
+    session, today = tx.session, program_date(now)
+    results, made = [], {}
+    for line, values in rows:
+        row, reasons = domain.check_import_row(values, today)
+        if row is None:
+            results.append({"row": line, "number": values.get("number") or None,
+                            "outcome": domain.REFUSED, "reasons": reasons})
+            continue
+        row_hash = identity.keyed_hash(row.id_number, id_key)
+        existing = made.get(row.number) or session.scalars(
+            select(Certificate).where(Certificate.number == row.number)
+            .order_by(Certificate.serial.desc())).first()
+        outcome, reasons = domain.import_outcome(row, row_hash, existing)
+        answer = {"row": line, "number": row.number, "outcome": outcome, "reasons": reasons}
+        if existing is not None and outcome == domain.ALREADY_IMPORTED:
+            answer["certificate_id"] = existing.certificate_id
+        if outcome == domain.IMPORTED:
+            certificate = Certificate(
+                certificate_id=uuid.uuid4(), number=row.number, serial=1, enrollment_id=None,
+                learner_id=None, level=row.level, holder_name=row.holder_name, id_number_hash=row_hash,
+                id_number_masked=identity.mask(row.id_number), base_code=row.base_code,
+                base_name=row.base_name, issued_on=row.issued_on, issued_at=now, status="valid",
+                origin="imported", imported_at=now, imported_by=imported_by,
+                import_file_sha256=file_sha256, status_index=next_status_index(session))
+            _sign(certificate, signer)
+            session.add(certificate)
+            made[row.number] = certificate
+            answer["certificate_id"] = certificate.certificate_id
+            tx.emit(events.Imported, {
+                "certificate_id": certificate.certificate_id, "certificate_number": certificate.number,
+                "level": certificate.level, "holder_name": certificate.holder_name,
+                "id_number_hash": row_hash, "id_number_masked": certificate.id_number_masked,
+                "base_code": certificate.base_code, "base_name": certificate.base_name,
+                "issued_on": certificate.issued_on, "imported_at": now, "imported_by": imported_by,
+                "import_file_sha256": file_sha256}, correlation_id=certificate.certificate_id)
+        results.append(answer)
+    return results
+
+
+# -- verifiable credentials and their status list ------------------------------------
+
+def credential_jwt(certificate: Certificate, signer, public_base_url: str) -> str:
+    """The certificate record as a `vc+jwt` credential, signed with the current key."""
+    return signer.sign_jwt(credentials.certificate_claims(certificate, public_base_url))
+
+
+def current_by_number(session, number: str) -> Certificate:
+    records = _records(session, domain.normalize_number(number))
+    if not records:
+        raise NoSuchCertificate("no certificate has this number")
+    return records[0]
+
+
+def status_list_jwt(session, signer, public_base_url: str, now) -> str:
+    """The published revocation list: every record that no longer stands has its bit set."""
+    fallen = session.scalars(select(Certificate.status_index).where(
+        Certificate.status.in_(credentials.STOPS_STANDING), Certificate.status_index.is_not(None)))
+    encoded = credentials.encode_status_list(fallen)
+    return signer.sign_jwt(credentials.status_list_claims(public_base_url, encoded, now))
+
+
+# -- the talent registry export (人才库) ----------------------------------------------
+
+def export_talent_registry(session, issued_from, issued_to, signer, now) -> dict[str, bytes]:
+    """Every record (every serial, whatever its status) of the certificates issued in
+    the period, as CSV and JSON, and the signed manifest: file name -> bytes."""
+    rows = session.scalars(select(Certificate).where(Certificate.issued_on >= issued_from,
+                                                     Certificate.issued_on <= issued_to)
+                           .order_by(Certificate.issued_on, Certificate.number, Certificate.serial))
+    records = [talent_export.record(c) for c in rows]
+    as_csv = talent_export.records_csv(records)
+    as_json = talent_export.records_json(records, issued_from, issued_to)
+    files = [talent_export.file_entry(talent_export.CSV_NAME, "text/csv", as_csv, len(records)),
+             talent_export.file_entry(talent_export.JSON_NAME, "application/json", as_json,
+                                             len(records))]
+    signed = signer.sign_manifest(talent_export.manifest(records, files, issued_from, issued_to, now))
+    return {talent_export.CSV_NAME: as_csv, talent_export.JSON_NAME: as_json,
+            talent_export.MANIFEST_NAME: json.dumps(signed, ensure_ascii=False, indent=1).encode("utf-8")}

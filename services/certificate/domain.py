@@ -13,7 +13,11 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
+from datetime import date
 
+from shared import identity
+from shared.calendar import program_date
 from shared.check_characters import ALPHANUMERIC, iso7064_mod_2
 from shared.errors import Conflict, RuleViolation
 
@@ -66,18 +70,25 @@ TITLE = "碳排放管理员职业能力水平评价证书"
 
 def signed_content(certificate) -> dict:
     """What a certificate's signature covers: every field printed on it, its record
-    id and its serial. Not its status, which changes after issue and is checked online."""
-    return {"certificate_id": str(certificate.certificate_id), "number": certificate.number,
+    id and its serial. Not its status, which changes after issue and is checked online.
+    An imported certificate's content also says so (`origin`), when it was imported
+    and the hash of the file it came in: the signature is the system's record of
+    that import, not of an issue."""
+    content = {"certificate_id": str(certificate.certificate_id), "number": certificate.number,
             "serial": int(certificate.serial), "title": TITLE, "level": certificate.level,
             "holder_name": certificate.holder_name, "id_number_masked": certificate.id_number_masked,
             "issued_on": certificate.issued_on.isoformat(), "base_code": certificate.base_code,
             "base_name": certificate.base_name}
+    if getattr(certificate, "origin", "issued") == "imported":
+        content.update({"origin": "imported", "imported_on": program_date(certificate.imported_at).isoformat(),
+                        "import_file_sha256": certificate.import_file_sha256})
+    return content
 
 
 def canonical_bytes(content: dict) -> bytes:
     """The exact bytes signed: UTF-8 JSON, keys sorted, no spaces, non-ASCII kept
     as is. The content holds only strings and integers, so this is unambiguous."""
-    if set(content) != set(SIGNED_FIELDS):
+    if set(content) not in (set(SIGNED_FIELDS), set(SIGNED_FIELDS + IMPORT_FIELDS)):
         raise ValueError(f"signed content has fields {sorted(content)}, expected {sorted(SIGNED_FIELDS)}")
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -129,3 +140,111 @@ def repeats_correction(serial: int, correction_reason: str | None, holder_name: 
 
 def check_revocation(current_status: str) -> None:
     _check_current(current_status)
+
+
+# -- certificates that exist before this system (imports) ---------------------------
+
+IMPORT_FIELDS = ("origin", "imported_on", "import_file_sha256")
+LEVEL_WORDS = {"L4": "L4", "L3": "L3", "四级": "L4", "三级": "L3"}
+DATE_SHAPE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """A checked row of an import file (the ID number still in clear: the action
+    hashes and masks it and keeps neither the clear form nor the row)."""
+    number: str
+    holder_name: str
+    id_number: str
+    level: str
+    issued_on: date
+    base_code: str
+    base_name: str
+
+    def same_certificate(self, holder_name: str, id_number_hash: str, own_hash: str,
+                         level: str, issued_on: date) -> bool:
+        """The registry's record of this number says what this row says."""
+        return (_name(holder_name) == _name(self.holder_name) and id_number_hash == own_hash
+                and level == self.level and issued_on == self.issued_on)
+
+
+def check_import_row(values: dict, today: date) -> tuple[ImportRow | None, list[str]]:
+    """A row of an import file, or every reason it cannot be imported.
+
+    An imported certificate is one the program issued before this system: its number
+    is kept as printed (any shape; check characters began with this system), its
+    issue date is in the past, its level L4 or L3 and the holder's ID number valid."""
+    reasons = []
+    number = normalize_number(values.get("number", ""))
+    if not number:
+        reasons.append("number: missing")
+    elif len(number) > 60:
+        reasons.append("number: longer than 60 characters")
+    elif check_number(number):  # it would take a number this system hands out
+        reasons.append("number: has the form of the numbers this system issues (CEA-…, with a check "
+                       "character); only certificates issued before it are imported")
+    name = _name(values.get("holder_name", ""))
+    if not name:
+        reasons.append("holder_name: missing")
+    elif len(name) > 100:
+        reasons.append("holder_name: longer than 100 characters")
+    id_number = None
+    try:
+        id_number = identity.parse_id_number(values.get("id_number", ""), today).value
+    except identity.InvalidIdNumber as exc:
+        reasons.append(f"id_number: {exc.extra['errors']['id_number'][0]}")
+    raw_level = _name(values.get("level", ""))
+    level = LEVEL_WORDS.get(raw_level.upper(), LEVEL_WORDS.get(raw_level))
+    if level is None:
+        reasons.append("level: must be L4 (四级) or L3 (三级)")
+    issued_on = parse_issue_date(values.get("issued_on", ""))
+    if issued_on is None:
+        reasons.append("issued_on: not a date (YYYY-MM-DD)")
+    elif issued_on > today:
+        reasons.append("issued_on: in the future")
+    base_name = _name(values.get("base_name", ""))
+    base_code = _name(values.get("base_code", "")).upper()
+    if not base_name:
+        reasons.append("base_name: missing")
+    elif len(base_name) > 200:
+        reasons.append("base_name: longer than 200 characters")
+    if len(base_code) > 32:
+        reasons.append("base_code: longer than 32 characters")
+    if reasons:
+        return None, reasons
+    return ImportRow(number, name, id_number, level, issued_on, base_code, base_name), []
+
+
+def parse_issue_date(text: str) -> date | None:
+    """2025-10-01, 2025/10/1, 2025.10.01 or 2025年10月1日 (as spreadsheets write it)."""
+    match = DATE_SHAPE.match(_name(text))
+    if not match:
+        return None
+    try:
+        return date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None
+
+
+IMPORTED, ALREADY_IMPORTED, REFUSED = "imported", "already_imported", "refused"
+
+
+def import_outcome(row: ImportRow, row_hash: str, existing) -> tuple[str, list[str]]:
+    """What becomes of a checked row given the registry's current record of its
+    number (None when the number is new): imported, already imported (the same row
+    again: nothing changes) or refused with the reason."""
+    if existing is None:
+        return IMPORTED, []
+    if existing.origin != "imported":
+        return REFUSED, [f"number: {row.number} is a certificate this system issued"]
+    if row.same_certificate(existing.holder_name, existing.id_number_hash, row_hash,
+                            existing.level, existing.issued_on):
+        return ALREADY_IMPORTED, []
+    return REFUSED, [f"number: {row.number} was imported before with other details "
+                     "(name, ID number, level or issue date); correct it in the registry"]
+
+
+def import_counts(results: list[dict]) -> dict:
+    """How many rows of an import came to each outcome."""
+    return {outcome: sum(r["outcome"] == outcome for r in results)
+            for outcome in (IMPORTED, ALREADY_IMPORTED, REFUSED)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, MetaData, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Date, Integer, MetaData, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.persistence.tables import add_messaging_tables
@@ -49,12 +49,14 @@ class Certificate(Model):
     __table_args__ = (
         UniqueConstraint("enrollment_id", "serial", name="uq_certificates_enrollment_serial"),
         UniqueConstraint("number", "serial", name="uq_certificates_number_serial"),
+        UniqueConstraint("status_index", name="uq_certificates_status_index"),
     )
     certificate_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     number: Mapped[str] = mapped_column(String(60), index=True)
     serial: Mapped[int] = mapped_column(Integer)  # 1 on issue; a correction reissues with the next
-    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)  # one number per enrollment
-    learner_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    # One number per enrollment; an imported certificate (issued before this system) has neither.
+    enrollment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True, nullable=True)
+    learner_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True, nullable=True)
     level: Mapped[str] = mapped_column(String(2))
     holder_name: Mapped[str] = mapped_column(String(100))
     id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
@@ -69,3 +71,10 @@ class Certificate(Model):
     correction_reason: Mapped[str | None] = mapped_column(Text)  # why this serial was reissued
     status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revocation_reason: Mapped[str | None] = mapped_column(Text)
+    # issued (by this system) | imported (issued before it; the import's provenance below)
+    origin: Mapped[str] = mapped_column(String(10), default="issued", server_default=text("'issued'"))
+    imported_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    imported_by: Mapped[str | None] = mapped_column(String(100))
+    import_file_sha256: Mapped[str | None] = mapped_column(String(64))
+    # The record's bit in the published status list (docs/certificate-credentials.md).
+    status_index: Mapped[int | None] = mapped_column(Integer)

@@ -43,7 +43,9 @@ def render(number: str = "", name: str = "", found: dict | None = None, searched
             f"<dt>身份证号 ID number</dt><dd id='id'>{escape(found['id_number_masked'])}</dd>"
             f"<dt>版本 Serial</dt><dd id='serial'>{found['serial']}"
             f"{'' if found['serial'] == found['current_serial'] else _newer(found['current_serial'])}</dd>"
-            "</dl>")
+            + ("<dt>来源 Origin</dt><dd id='origin'>本系统启用前颁发，已导入登记 / Issued before this "
+               "system, imported into the registry</dd>" if found.get("origin") == "imported" else "")
+            + "</dl>")
         if len(found["history"]) > 1:
             parts.append("<h2>换发记录 Reissue history</h2><ol id='history'>" + "".join(
                 f"<li>第 {h['serial']} 版 serial {h['serial']}: {escape(STATUS_NAMES.get(h['status'], h['status']))}"

@@ -34,6 +34,8 @@ class HistoryEntry(Schema):
 class Verification(Schema):
     """What anyone may learn: nothing beyond what a verifier needs."""
     status = fields.Str(metadata={"description": "valid, superseded or revoked (of the serial the name is on)"})
+    origin = fields.Str(metadata={"description": "issued (by this system) or imported (issued by the program "
+                                                 "before it; issued_on is the original issue date)"})
     number = fields.Str()
     serial = fields.Int(metadata={"description": "The serial the given name is on (1 = first issue)."})
     holder_name = fields.Str()
@@ -51,7 +53,8 @@ class CertificateRecord(Schema):
     number = fields.Str()
     serial = fields.Int()
     status = fields.Str()
-    enrollment_id = fields.UUID()
+    enrollment_id = fields.UUID(allow_none=True, metadata={"description": "None for an imported certificate."})
+    origin = fields.Str(metadata={"description": "issued or imported"})
     level = fields.Str()
     holder_name = fields.Str()
     id_number_masked = fields.Str()
@@ -59,6 +62,7 @@ class CertificateRecord(Schema):
     base_name = fields.Str()
     issued_on = fields.Date()
     status_changed_at = fields.AwareDateTime(allow_none=True)
+    imported_at = fields.AwareDateTime(allow_none=True)
 
 
 class Certificate(CertificateRecord):
@@ -102,6 +106,9 @@ class RegistryEntry(CertificateRecord):
     """A registry row for administrators: with the reasons behind a status."""
     correction_reason = fields.Str(allow_none=True)
     revocation_reason = fields.Str(allow_none=True)
+    imported_by = fields.Str(allow_none=True, metadata={"description": "An imported certificate: who imported it."})
+    import_file_sha256 = fields.Str(allow_none=True, metadata={"description": "An imported certificate: the "
+                                                                            "SHA-256 of the file it came in."})
 
 
 RegistryPage = page_of(RegistryEntry, "RegistryPage")
@@ -121,3 +128,30 @@ class Correction(Schema):
 
 class Revocation(Schema):
     reason = fields.Str(required=True, validate=[validate.Length(min=2, max=1000), _not_blank])
+
+
+class ImportedRow(Schema):
+    row = fields.Int(metadata={"description": "The row number as a spreadsheet shows it (the header is 1)."})
+    number = fields.Str(allow_none=True)
+    outcome = fields.Str(metadata={"description": "imported, already_imported or refused"})
+    reasons = fields.List(fields.Str(), metadata={"description": "Why a row was refused, field by field."})
+    certificate_id = fields.UUID(metadata={"description": "The registry record (imported or already imported)."})
+
+
+class ImportResult(Schema):
+    file_sha256 = fields.Str()
+    imported = fields.Int()
+    already_imported = fields.Int()
+    refused = fields.Int()
+    results = fields.List(fields.Nested(ImportedRow))
+
+
+class TalentExport(Schema):
+    """The period of the export: certificates issued from .. to (both included)."""
+    issued_from = ProgramDate(required=True)
+    issued_to = ProgramDate(required=True)
+
+    @validates_schema
+    def _range(self, data, **kwargs):
+        if data.get("issued_from") and data.get("issued_to") and data["issued_from"] > data["issued_to"]:
+            raise ValidationError("issued_from is after issued_to", "issued_to")

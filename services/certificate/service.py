@@ -1,8 +1,13 @@
 """The certificate service: issue on a pass, the talent registry, public verification."""
+import inspect
+import io
 import json
+import re
+import zipfile
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from shared import settings
@@ -10,9 +15,11 @@ from shared.calendar import program_date, utcnow
 from shared.contracts import enrollment, exam
 from shared.errors import NotFound
 from shared.service import ServiceBase, api, event_handler
+from shared.uploads import spool
 from shared.web import pagination
+from shared.web.problems import UnsupportedMediaType
 
-from . import actions, document, page, schemas, signing
+from . import actions, document, domain, imports, page, schemas, signing
 
 VERIFY_LIMIT = ("VERIFY_RATE_LIMIT", "30/minute")
 HOLDER_READERS = ("learner", "base_operator", "admin")
@@ -33,7 +40,11 @@ class CertificateService(ServiceBase):
     config = Config()
     required_settings = (settings.ID_HASH_KEY,
                          settings.Setting("VERIFY_RATE_LIMIT", "CERTIFICATE_VERIFY_RATE_LIMIT",
-                                          check=settings.rate, optional=True))
+                                          check=settings.rate, optional=True),
+                         settings.Setting("IMPORT_MAX_ROWS", "CERTIFICATE_IMPORT_MAX_ROWS",
+                                          check=settings.whole_number(1, 100_000), optional=True),
+                         settings.Setting("IMPORT_MAX_BYTES", "CERTIFICATE_IMPORT_MAX_BYTES",
+                                          check=settings.whole_number(1024, 64 * 2**20), optional=True))
     signer = SigningKey()
 
     @property
@@ -86,6 +97,15 @@ class CertificateService(ServiceBase):
         """Anyone: the public keys certificates are signed with (JWKS), to verify a file offline."""
         return self.signer.key_set()
 
+    @api("GET", "/certificate/status-lists/revocation", public=True, rate_limit=VERIFY_LIMIT,
+         produces=("application/vc+jwt",))
+    def status_list(self, request):
+        """Anyone: the Bitstring Status List credential (`vc+jwt`) that says which
+        credentials no longer stand (revoked or superseded); docs/certificate-credentials.md."""
+        with self.db.read() as session:
+            token = actions.status_list_jwt(session, self.signer, self.public_base_url, utcnow())
+        return Response(token, content_type="application/vc+jwt", headers={"Cache-Control": "max-age=300"})
+
     # -- the holder and their base ---------------------------------------------------
 
     @api("GET", "/certificate/enrollments/<uuid:enrollment_id>/certificate",
@@ -103,6 +123,16 @@ class CertificateService(ServiceBase):
             certificate = actions.current_of_enrollment(session, enrollment_id, principal)
         body = json.dumps(actions.signed_document(certificate), ensure_ascii=False, indent=2)
         return _download(body.encode("utf-8"), "application/json", f"{certificate.number}.json")
+
+    @api("GET", "/certificate/enrollments/<uuid:enrollment_id>/certificate.jwt", roles=HOLDER_READERS,
+         produces=("application/vc+jwt",))
+    def credential(self, request, principal, enrollment_id):
+        """The certificate as a W3C Verifiable Credential (`vc+jwt`, EdDSA, the key of
+        GET /certificate/keys) for wallets and employers; its status is in the status list."""
+        with self.db.read() as session:
+            certificate = actions.current_of_enrollment(session, enrollment_id, principal)
+        return _download(actions.credential_jwt(certificate, self.signer, self.public_base_url).encode("ascii"),
+                         "application/vc+jwt", f"{certificate.number}.jwt")
 
     @api("GET", "/certificate/enrollments/<uuid:enrollment_id>/certificate.pdf", roles=HOLDER_READERS,
          produces=("application/pdf",))
@@ -133,6 +163,72 @@ class CertificateService(ServiceBase):
         csv_text = "\ufeff" + actions.registry_csv(rows)
         return _download(csv_text.encode("utf-8"), "text/csv; charset=utf-8", "registry.csv")
 
+    @api("POST", "/certificate/registry/talent-export", roles=("admin",), request=schemas.TalentExport,
+         produces=("application/zip",))
+    def export_talent_registry(self, request, principal, body):
+        """The talent registry export (人才库): every record of the certificates issued in
+        the period (every serial, every status, issued and imported) as a ZIP of
+        talent-registry.csv, talent-registry.json and manifest.json — the counts and
+        each file's SHA-256, signed with the certificate key (Ed25519, GET
+        /certificate/keys), so the receiving system can check it got everything."""
+        with self.db.read() as session:
+            files = actions.export_talent_registry(session, body["issued_from"], body["issued_to"],
+                                                   self.signer, utcnow())
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, content in files.items():
+                archive.writestr(name, content)
+        period = f"{body['issued_from'].isoformat()}_{body['issued_to'].isoformat()}"
+        return _download(out.getvalue(), "application/zip", f"talent-registry-{period}.zip")
+
+    @api("POST", "/certificate/imports", roles=("admin",), response=schemas.ImportResult,
+         body_limit=("IMPORT_MAX_BYTES", imports.MAX_BYTES), media_types=imports.CSV_TYPES)
+    def import_certificates(self, request, principal):
+        """Import certificates the program issued before this system, from a CSV file
+        sent as the body (Content-Type: text/csv; UTF-8 with or without BOM, or GBK).
+
+        Every row is answered: `imported`, `already_imported` (the same certificate
+        again: nothing changes, so a file may be sent again) or `refused` with its
+        reasons. An imported certificate is signed as a record of this import (who,
+        when, the file's SHA-256), verifies publicly with its original issue date and
+        counts for the L3 route like an issued one. Columns:
+        """
+        if (request.mimetype or "").lower() not in imports.CSV_TYPES:
+            raise UnsupportedMediaType("send the file itself as the body with Content-Type: text/csv")
+        upload = spool(request.stream)
+        try:
+            rows = imports.rows(upload, int(self.config.get("IMPORT_MAX_ROWS", 5000)),
+                                request.mimetype_params.get("charset"))
+        finally:
+            upload.close()
+        try:
+            with self.db.transaction() as tx:
+                results = actions.import_certificates(tx, rows, upload.sha256, principal.subject,
+                                                      self.signer, self.id_key, utcnow())
+        except IntegrityError:  # another import of the same numbers committed first
+            raise actions.ImportedMeanwhile("another import wrote some of these numbers meanwhile; "
+                                            "send the file again (rows already imported are answered so)") from None
+        return {"file_sha256": upload.sha256, **domain.import_counts(results), "results": results}
+
+    @api("GET", "/certificate/certificates/<number>/certificate.json", roles=("admin",),
+         produces=("application/json",))
+    def signed_file_by_number(self, request, principal, number):
+        """Administrators: any certificate's current signed file (an imported one's too)."""
+        with self.db.read() as session:
+            certificate = actions.current_by_number(session, number)
+        body = json.dumps(actions.signed_document(certificate), ensure_ascii=False, indent=2)
+        return _download(body.encode("utf-8"), "application/json", f"{certificate.number}.json")
+
+    @api("GET", "/certificate/certificates/<number>/credential.jwt", roles=("admin",),
+         produces=("application/vc+jwt",))
+    def credential_by_number(self, request, principal, number):
+        """Administrators: any certificate's current record as a credential (an imported
+        one has no enrollment, so this is how its holder is given it)."""
+        with self.db.read() as session:
+            certificate = actions.current_by_number(session, number)
+        return _download(actions.credential_jwt(certificate, self.signer, self.public_base_url).encode("ascii"),
+                         "application/vc+jwt", f"{certificate.number}.jwt")
+
     @api("POST", "/certificate/certificates/<number>/corrections", roles=("admin",),
          request=schemas.Correction, response=schemas.Certificate, status=201)
     def correct(self, request, principal, number, body):
@@ -152,5 +248,10 @@ class CertificateService(ServiceBase):
 
 
 def _download(body: bytes, content_type: str, filename: str) -> Response:
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", filename)  # an imported number may hold any character
     return Response(body, content_type=content_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+CertificateService.import_certificates.__doc__ = (inspect.cleandoc(CertificateService.import_certificates.__doc__)
+                                                  + "\n\n" + imports.describe_columns())

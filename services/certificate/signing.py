@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import base64
 import sys
+
+import jwt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from shared.settings import CannotStart
 
-from . import domain
+from . import domain, talent_export
 
 ALGORITHM = "Ed25519"
 DEV_KEY_FILE = Path("var/keys/certificate-signing.pem")
@@ -63,6 +65,16 @@ class Signer:
         """Sign `content`: the certificate file."""
         signature = self.private.sign(domain.canonical_bytes(content))
         return certificate_file(content, self.key_id, _b64(signature))
+
+    def sign_manifest(self, manifest: dict) -> dict:
+        """A talent registry export's manifest, signed over its canonical JSON."""
+        signature = self.private.sign(talent_export.canonical_bytes(manifest))
+        return {"manifest": manifest, "algorithm": ALGORITHM, "key_id": self.key_id, "signature": _b64(signature)}
+
+    def sign_jwt(self, claims: dict, typ: str = "vc+jwt") -> str:
+        """A compact JWS (EdDSA) of `claims`, naming the key: a credential (`vc+jwt`)."""
+        return jwt.encode(claims, self.private, algorithm="EdDSA",
+                          headers={"kid": self.key_id, "typ": typ, "cty": "vc"})
 
     def key_set(self) -> dict:
         """What `GET /certificate/keys` publishes: the signing key first, then retired ones."""
@@ -119,6 +131,43 @@ def verify_document(document: dict, key_set: dict) -> dict:
         raise BadDocument("the signature does not match the content: the file was altered "
                           "or was not signed by the program") from None
     return content
+
+
+def verify_jwt(token: str, key_set: dict, typ: str = "vc+jwt") -> dict:
+    """The claims of a credential whose EdDSA signature verifies with the published key
+    its header names (`kid`); BadDocument otherwise. Status is checked separately."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise BadDocument(f"not a JWT: {exc}") from None
+    if header.get("alg") != "EdDSA" or header.get("typ") != typ:
+        raise BadDocument(f"expected alg EdDSA and typ {typ}, got {header.get('alg')!r}, {header.get('typ')!r}")
+    key = next((k for k in key_set.get("keys", []) if k.get("kid") == header.get("kid")), None)
+    if key is None or key.get("kty") != "OKP" or key.get("crv") != "Ed25519":
+        raise BadDocument(f"key {header.get('kid')!r} is not among the published Ed25519 keys")
+    try:
+        return jwt.decode(token, jwt.PyJWK(key).key, algorithms=["EdDSA"],
+                          options={"verify_aud": False, "verify_exp": True})
+    except jwt.PyJWTError as exc:
+        raise BadDocument(f"the credential does not verify: {exc}") from None
+
+
+def verify_manifest(signed: dict, key_set: dict) -> dict:
+    """The manifest of an export whose signature verifies with the published key it
+    names; BadDocument otherwise. (The files are checked against its hashes.)"""
+    try:
+        manifest, key_id, signature = signed["manifest"], signed["key_id"], signed["signature"]
+    except (KeyError, TypeError):
+        raise BadDocument("not a signed manifest: it needs manifest, key_id and signature") from None
+    key = next((k for k in key_set.get("keys", []) if k.get("kid") == key_id), None)
+    if key is None or key.get("kty") != "OKP" or key.get("crv") != "Ed25519":
+        raise BadDocument(f"key {key_id!r} is not among the published Ed25519 keys")
+    try:
+        Ed25519PublicKey.from_public_bytes(_unb64(key["x"])).verify(
+            _unb64(signature), talent_export.canonical_bytes(manifest))
+    except (InvalidSignature, ValueError, TypeError, AttributeError):
+        raise BadDocument("the manifest's signature does not match it") from None
+    return manifest
 
 
 def make_dev_key(path: Path = DEV_KEY_FILE) -> Path:

@@ -37,6 +37,9 @@ def main(argv=None) -> int:
     print(f"VALID 签名有效: signed with key {document['key_id']}")
     for field in ("number", "serial", "holder_name", "id_number_masked", "level", "issued_on", "base_name"):
         print(f"  {field}: {content[field]}")
+    if content.get("origin") == "imported":
+        print(f"  imported on {content['imported_on']} from a file with SHA-256 {content['import_file_sha256']} "
+              "(issued before this system; signed as a record of that import)")
     print("Its current status (valid, superseded, revoked) is shown by the public verification page.")
     return 0
 

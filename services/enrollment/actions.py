@@ -23,7 +23,7 @@ from shared.messaging.consumer import Defer
 from shared.web.pagination import fetch_page, page
 
 from . import domain
-from .domain.eligibility import Applicant, Education, HeldCertificate, assess
+from .domain.eligibility import Applicant, Education, HeldCertificate, assess, holds_level
 from .domain.lifecycle import Status, advance, cancel, expires_with_account, is_open
 from .models import (AuthorizationChange, Enrollment, Learner, RegisteredCertificate, StatusChange,
                      TrainingBase)
@@ -222,6 +222,8 @@ def enroll(tx, base: TrainingBase, p: Prepared, register: Register, operator: st
             where = f"status {other.status}" if ours else "at another training base"
             raise OpenEnrollmentExists(f"the learner already has an open {level} enrollment "
                                        f"({where})", **ours)
+    if holds_level(register.certificates[p.id_hash], level):  # e.g. one imported from before this system
+        raise AlreadyCertified(f"the learner already holds the {level} certificate")
     applicant = Applicant(level=level, education=Education(**app["education"]),
                           related_work_months=app["related_work_months"],
                           work_months_since_l4=app["work_months_since_l4"],
@@ -508,6 +510,21 @@ def on_certificate_issued(tx, event) -> None:
         _move(tx, enrollment, Status.CERTIFIED, event)
 
 
+def on_certificate_imported(tx, event) -> None:
+    """A certificate issued before this system, imported: the L3 rule counts it
+    exactly like an issued one (it has no enrollment here)."""
+    data = event.data
+    if tx.session.get(RegisteredCertificate, data["certificate_number"]) is None:
+        tx.session.add(RegisteredCertificate(
+            certificate_number=data["certificate_number"], id_number_hash=data["id_number_hash"],
+            level=data["level"], issued_on=data["issued_on"], enrollment_id=None, serial=1, revoked=False))
+
+
+def _enrollment_of_certificate(tx, data):
+    """The enrollment a certificate was issued for; None for an imported one."""
+    return tx.session.get(Enrollment, data["enrollment_id"]) if data["enrollment_id"] else None
+
+
 def on_certificate_reissued(tx, event) -> None:
     """A correction: the projection follows the newest serial (its ID hash may have
     been corrected, so the L3 route finds it under the right person)."""
@@ -520,7 +537,7 @@ def on_certificate_reissued(tx, event) -> None:
     if data["serial"] > row.serial:
         row.serial, row.id_number_hash = data["serial"], data["id_number_hash"]
         row.level, row.issued_on = data["level"], data["issued_on"]
-    enrollment = tx.session.get(Enrollment, data["enrollment_id"])
+    enrollment = _enrollment_of_certificate(tx, data)
     if enrollment is None:
         return
     if data["serial"] > (enrollment.certificate_serial or 0):
@@ -536,7 +553,7 @@ def on_certificate_revoked(tx, event) -> None:
     if row is None:
         raise Defer(f"certificate {data['certificate_number']} is not known here (yet)")
     row.revoked = True
-    enrollment = tx.session.get(Enrollment, data["enrollment_id"])
+    enrollment = _enrollment_of_certificate(tx, data)
     if enrollment is not None:
         enrollment.certificate_status = "revoked"
         _history(tx, enrollment, event, note=f"certificate {data['certificate_number']} revoked: "

@@ -114,13 +114,13 @@ class StatusChange(Model):
 
 
 class RegisteredCertificate(Model):
-    """Enrollment's projection of `certificate.issued`: the L3 rule reads it."""
+    """Enrollment's projection of `certificate.issued` and `certificate.imported`: the L3 rule reads it."""
     __tablename__ = "registered_certificates"
     certificate_number: Mapped[str] = mapped_column(String(40), primary_key=True)
     id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
     level: Mapped[str] = mapped_column(String(2))
     issued_on: Mapped[date] = mapped_column(Date)
-    enrollment_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    enrollment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)  # None: imported
     # Kept current by certificate.reissued (serial, corrected ID hash) and .revoked.
     serial: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

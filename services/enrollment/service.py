@@ -219,12 +219,24 @@ class EnrollmentService(ServiceBase):
     def on_certificate_issued(self, tx, event):
         actions.on_certificate_issued(tx, event)
 
+    @event_handler(certificate.Imported)
+    def on_certificate_imported(self, tx, event):
+        actions.on_certificate_imported(tx, event)
+
     @event_handler(certificate.Reissued)
     def on_certificate_reissued(self, tx, event):
         actions.on_certificate_reissued(tx, event)
 
+    @event_handler(certificate.ReissuedV2)  # v2: also imported certificates (no enrollment)
+    def on_certificate_reissued_v2(self, tx, event):
+        actions.on_certificate_reissued(tx, event)
+
     @event_handler(certificate.Revoked)
     def on_certificate_revoked(self, tx, event):
+        actions.on_certificate_revoked(tx, event)
+
+    @event_handler(certificate.RevokedV2)
+    def on_certificate_revoked_v2(self, tx, event):
         actions.on_certificate_revoked(tx, event)
 
 

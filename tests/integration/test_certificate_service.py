@@ -24,7 +24,7 @@ def test_a_pass_issues_one_certificate_that_anyone_can_verify(services, bus):
     public = services.anonymous("certificate")
     answer = public.get("/certificate/verify", params={"number": number, "name": "王小明"})
     assert answer.status_code == 200
-    assert answer.json() == {"status": "valid", "number": number, "holder_name": "王小明", "level": "L4",
+    assert answer.json() == {"status": "valid", "origin": "issued", "number": number, "holder_name": "王小明", "level": "L4",
                              "issued_on": issued.data["issued_on"].isoformat(),
                              "base_name": "江西碳排放培训基地", "id_number_masked": "3604**********0071",
                              "serial": 1, "current_serial": 1,

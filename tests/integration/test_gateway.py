@@ -40,8 +40,9 @@ def echo():
 
 @pytest.fixture
 def gateway_to_echo(tmp_path, echo):
-    """enrollment and billing answered by the echo upstream."""
-    gateway = RunningGateway(tmp_path / "gateway", {"enrollment": echo.address, "billing": echo.address},
+    """enrollment, billing and certificate answered by the echo upstream."""
+    gateway = RunningGateway(tmp_path / "gateway", {"enrollment": echo.address, "billing": echo.address,
+                                                    "certificate": echo.address},
                              origins=[FRONTEND]).start()
     yield gateway
     gateway.stop()
@@ -176,7 +177,7 @@ def test_a_json_route_takes_at_most_one_megabyte(gateway_to_echo, echo):
     assert len(echo.seen) == 1  # the large one never reached the service
 
 
-def test_the_roster_and_the_statement_uploads_take_large_files(gateway_to_echo, echo):
+def test_the_roster_statement_and_certificate_import_uploads_take_large_files(gateway_to_echo, echo):
     roster = requests.post(f"{gateway_to_echo.url}/enrollment/bulk-enrollments", data=b"r" * (7 * 1024 * 1024),
                            headers={"Content-Type": "text/csv"}, timeout=60)
     assert roster.status_code == 200 and echo.seen[-1]["body_bytes"] == 7 * 1024 * 1024
@@ -184,13 +185,16 @@ def test_the_roster_and_the_statement_uploads_take_large_files(gateway_to_echo, 
                               data=b"s" * (30 * 1024 * 1024), headers={"Content-Type": "text/csv"}, timeout=60)
     assert statement.status_code == 200 and echo.seen[-1]["body_bytes"] == 30 * 1024 * 1024
     assert echo.seen[-1]["path"] == "/billing/statements?charset=gbk"
+    imported = requests.post(f"{gateway_to_echo.url}/certificate/imports", data=b"c" * (7 * 1024 * 1024),
+                             headers={"Content-Type": "text/csv"}, timeout=60)
+    assert imported.status_code == 200 and echo.seen[-1]["body_bytes"] == 7 * 1024 * 1024
     too_big = requests.post(f"{gateway_to_echo.url}/enrollment/bulk-enrollments",
                             data=b"r" * (8 * 1024 * 1024 + 1), headers={"Content-Type": "text/csv"}, timeout=60)
     assert "8 MB" in _problem(too_big, 413, "body-too-large")["detail"]
-    # the large limits are those two routes only, not their neighbours
+    # the large limits are those routes only, not their neighbours
     _problem(requests.post(f"{gateway_to_echo.url}/billing/statements/x", data=b"s" * (2 * 1024 * 1024),
                            timeout=60), 413, "body-too-large")
-    assert len(echo.seen) == 2
+    assert len(echo.seen) == 3
 
 
 # -- the documentation page --------------------------------------------------------

@@ -9,6 +9,7 @@ from tests.support.services import SERVICE_CLASSES, load_class
 PAGE = {"items", "total", "limit", "offset"}
 # A resource's own parts come whole with it: they are not lists of the collection.
 PARTS = {"TrainingBase": {"history"}, "Enrollment": {"history"}, "BulkUpload": {"results"},
+         "ImportResult": {"results"},
          "Invoices": {"invoices"}, "PriceSchedule": {"entries"},
          "PublishedCalendar": {"months"}, "Account": {"courses", "extensions"}, "Catalog": {"courses"},
          "StudyResult": {"refusals"}, "LiveSession": {"refusals"},

@@ -364,6 +364,11 @@ def test_the_ingress_routes_every_service_and_the_verification_host_with_tls(ren
     assert link.scheme == "https"
     assert any(host == link.hostname and link.path.startswith(path) and svc == "certificate"
                for (host, path), svc in routed.items()), f"{target}: {link.geturl()} is not routed"
+    # So does the status list every credential names (docs/certificate-credentials.md).
+    from services.certificate.credentials import status_list_url
+    listed = urlparse(status_list_url(base))
+    assert any(host == listed.hostname and listed.path.startswith(path) and svc == "certificate"
+               for (host, path), svc in routed.items()), f"{target}: {listed.geturl()} is not routed"
 
 
 def test_the_gateway_sets_cors_and_a_body_limit_on_every_route(rendered):

@@ -192,3 +192,11 @@ def test_born_on_29_february_completes_a_year_in_a_common_year_on_1_march():
     a = applicant("L4", "secondary_vocational", born=date(2084, 2, 29))
     assert rules(a, today=date(2100, 2, 28)) == ["MINIMUM_AGE"]
     assert rules(a, today=date(2100, 3, 1)) == []
+
+
+def test_a_standing_certificate_of_the_level_is_held_whether_issued_or_imported():
+    from services.enrollment.domain.eligibility import holds_level
+    imported = HeldCertificate("JX-L4-OLD-1", "L4", date(2024, 5, 6))
+    assert holds_level([imported], "L4") and not holds_level([imported], "L3")
+    assert not holds_level([HeldCertificate("JX-L4-OLD-1", "L4", date(2024, 5, 6), revoked=True)], "L4")
+    assert not holds_level([], "L4")

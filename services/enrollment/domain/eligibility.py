@@ -69,6 +69,12 @@ class FailedRule:
         return {"rule": self.rule, "message": self.message}
 
 
+def holds_level(certificates: list[HeldCertificate], level: str) -> bool:
+    """The registry holds a standing certificate of this level for the person (issued
+    here or imported from before this system): they are not enrolled for it again."""
+    return any(c.level == level and not c.revoked for c in certificates)
+
+
 def assess(applicant: Applicant, certificates: list[HeldCertificate], today: date) -> list[FailedRule]:
     """Every rule the application fails; empty when eligible."""
     failed = _plausibility(applicant, today)
