@@ -68,9 +68,15 @@ def test_the_checked_in_event_catalog_is_current():
 def test_the_event_catalog_finds_every_emitter_and_every_consumers_handler():
     """The flow the catalog prints is read from the source: each contract has a function
     that emits it, and each consumer it names a handler that calls into the service."""
+    newest = {}
+    for c in REGISTRY.values():
+        newest[c.type] = max(newest.get(c.type, 0), c.version)
     for c in REGISTRY.values():
         emitters, handlers = flow.of(c)
-        assert emitters and all(e.module.startswith(f"services.{c.producer}.") for e in emitters), c.type
+        if c.version == newest[c.type]:  # an older version is only handled, while in flight
+            assert emitters and all(e.module.startswith(f"services.{c.producer}.") for e in emitters), c.type
+        else:
+            assert not emitters, f"{c.type} v{c.version}: the producer still emits an older version"
         assert sorted(h.service for h in handlers) == sorted(c.consumers), c.type
         assert all(h.calls for h in handlers), c.type
 
