@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from shared.dev.paystand import keys
-from shared.dev.paystand.wechatpay import encrypt_resource, sign
+from shared.dev.paystand.wechatpay import WeChatPayStandIn, encrypt_resource, sign
 from tests.support import people
 from tests.support.paystand import PayStand
 from tests.support.processes import free_port
@@ -131,3 +131,36 @@ def test_forged_altered_stale_and_undecryptable_notifications_change_nothing(ser
     # The genuine notification still pays: the refusals above were the checks, not the setup.
     assert _post(services, headers, body).status_code == 204
     assert str(sink.expect("billing.paid").data["order_id"]) == order["order_id"]
+
+
+def test_signed_payments_that_do_not_fit_go_to_the_review_queue(services, bus, paystand):
+    """Verified notifications settle by billing's one rule: a wrong amount or a number
+    we never made waits for a clerk and pays nothing."""
+    sink = bus.sink("billing.paid", "billing.order-opened")
+    _billing(services, paystand)
+    order = _open_order(services, sink)
+    code = _learner(services, order).post(f"/billing/orders/{order['order_id']}/qr/wechatpay").json()
+    provider = WeChatPayStandIn(paystand.keys)  # signs and encrypts as the stand-in process does
+    base = {"appid": keys.DEV_APPID, "mchid": keys.DEV_MCHID, "trade_type": "NATIVE", "trade_state": "SUCCESS",
+            "success_time": "2026-11-29T10:00:00+08:00"}
+    short = provider.notification({**base, "out_trade_no": code["out_trade_no"], "transaction_id": "4200-short",
+                                   "amount": {"total": 380000, "currency": "CNY"}})
+    unknown = provider.notification({**base, "out_trade_no": "0" * 32, "transaction_id": "4200-unknown",
+                                     "amount": {"total": 390000, "currency": "CNY"}})
+    for headers, body in (short, unknown):
+        assert _post(services, headers, body).status_code == 204
+    sink.drain(quiet=1.0)
+    assert sink.of_type("billing.paid") == []
+    review = services.client("billing", "finance_clerk").get("/billing/review").json()["items"]
+    assert sorted(i["reason"] for i in review) == ["unknown_order", "wrong_amount"]
+
+
+def test_no_code_and_nothing_recorded_when_wechatpay_cannot_be_reached(services, bus):
+    sink = bus.sink("billing.order-opened")
+    services.start("enrollment")
+    services.start("billing")  # the test keys, and a WeChat Pay address nothing answers
+    order = _open_order(services, sink)
+    learner = _learner(services, order)
+    answer = learner.post(f"/billing/orders/{order['order_id']}/qr/wechatpay")
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Content-Type"] == "application/problem+json"

@@ -2,9 +2,11 @@
 with test keys made in the test's folder, and billing's settings pointing at it."""
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import requests
@@ -12,6 +14,28 @@ import requests
 from shared.dev.paystand import keys
 from tests.support.processes import ROOT, free_port
 from tests.support.wait import wait_for
+
+
+@functools.lru_cache(maxsize=1)
+def test_keys() -> keys.KeyFiles:
+    """Keys for every billing a test starts (made once per test run)."""
+    return keys.ensure(Path(tempfile.mkdtemp(prefix="cea-wechatpay-")))
+
+
+def billing_settings(files: keys.KeyFiles, base_url: str, notify_url: str) -> dict:
+    """billing's WECHATPAY_* settings for these keys and this WeChat Pay."""
+    path = files.path
+    return {"WECHATPAY_MCHID": keys.DEV_MCHID, "WECHATPAY_APPID": keys.DEV_APPID,
+            "WECHATPAY_MERCHANT_CERT_FILE": str(path(keys.MERCHANT_CERT)),
+            "WECHATPAY_PRIVATE_KEY_FILE": str(path(keys.MERCHANT_KEY)),
+            "WECHATPAY_APIV3_KEY_FILE": str(path(keys.APIV3_KEY)),
+            "WECHATPAY_PUBLIC_KEY_FILE": str(path(keys.PLATFORM_PUBLIC)),
+            "WECHATPAY_PUBLIC_KEY_ID": files.text(keys.PLATFORM_ID),
+            "WECHATPAY_BASE_URL": base_url, "WECHATPAY_NOTIFY_URL": notify_url}
+
+
+# Billing started without a stand-in: valid keys, and a WeChat Pay that cannot be reached.
+UNREACHABLE = "http://127.0.0.1:9"
 
 
 class PayStand:
@@ -50,16 +74,9 @@ class PayStand:
 
     def billing_settings(self, billing_port: int) -> dict:
         """billing's WECHATPAY_* settings for this stand-in, billing on billing_port."""
-        path = self.keys.path
+        notify = f"http://127.0.0.1:{billing_port}/billing/payments/wechatpay/notify"
         return {"WEB_SERVER_ADDRESS": f"127.0.0.1:{billing_port}",
-                "WECHATPAY_MCHID": keys.DEV_MCHID, "WECHATPAY_APPID": keys.DEV_APPID,
-                "WECHATPAY_MERCHANT_CERT_FILE": str(path(keys.MERCHANT_CERT)),
-                "WECHATPAY_PRIVATE_KEY_FILE": str(path(keys.MERCHANT_KEY)),
-                "WECHATPAY_APIV3_KEY_FILE": str(path(keys.APIV3_KEY)),
-                "WECHATPAY_PUBLIC_KEY_FILE": str(path(keys.PLATFORM_PUBLIC)),
-                "WECHATPAY_PUBLIC_KEY_ID": self.keys.text(keys.PLATFORM_ID),
-                "WECHATPAY_BASE_URL": self.url,
-                "WECHATPAY_NOTIFY_URL": f"http://127.0.0.1:{billing_port}/billing/payments/wechatpay/notify"}
+                **billing_settings(self.keys, self.url, notify)}
 
     def pay(self, out_trade_no: str, **options) -> dict:
         """The payer pays: what billing answered (`delivered`) and the notification."""
