@@ -37,6 +37,13 @@ log = logging.getLogger(__name__)
 _wechatpay_channels: dict[wechatpay.Settings, wechatpay.WeChatPayChannel] = {}
 
 
+def wechatpay_fail_doc(why: str) -> dict:
+    """A notification's refusal as WeChat Pay expects it, for the OpenAPI document."""
+    return {"description": why, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string", "enum": ["FAIL"]}, "message": {"type": "string"}}}}}}
+
+
 class BillingService(ServiceBase):
     name = "billing"
     config = Config()
@@ -133,9 +140,11 @@ class BillingService(ServiceBase):
         return (201 if new else 200), view
 
     @api("POST", "/billing/payments/wechatpay/notify", public=True, load_request=False, status=204,
-         responses={400: "Verified but not readable (resource, amount, merchant): {code: FAIL}; no effect",
-                    401: "The signature does not verify, the key is not ours or the timestamp is "
-                         "stale: {code: FAIL}; no effect"})
+         responses={400: wechatpay_fail_doc("Verified but not readable (resource, amount, merchant); "
+                                            "no effect"),
+                    401: wechatpay_fail_doc("The signature does not verify, the key is not ours or the "
+                                            "timestamp is stale; no effect"),
+                    503: wechatpay_fail_doc("The channel is not configured here; WeChat Pay retries later")})
     def wechatpay_notification(self, request):
         """WeChat Pay's payment notification (API v3), as it sends it: Wechatpay-Signature
         over timestamp, nonce and body, verified with the platform public key named by
