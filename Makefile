@@ -21,6 +21,7 @@ venv: $(STAMP)
 keys: venv
 	@$(PY) -m shared.tokens keys
 	@$(PY) -m services.certificate.signing keys
+	@$(PY) -m shared.dev.paystand keys
 
 run: venv keys            ## start the services and the gateway [POSTGRES=1: on PostgreSQL]
 	@CEA_POSTGRES=$(POSTGRES) $(PY) -m shared.ops start

@@ -191,3 +191,21 @@ class PriceHistoryIsAppendOnly(Exception):
 @event.listens_for(PriceEntry, "before_delete")
 def _price_entries_are_never_edited(mapper, connection, entry):
     raise PriceHistoryIsAppendOnly(f"price entry {entry.sequence} is recorded: record a new one instead")
+
+
+class QrCode(Model):
+    """A provider order made for a learner to scan (WeChat Pay Native): one per order
+    and channel, its code shown again to whoever asks again while it is valid."""
+    __tablename__ = "qr_codes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.order_id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    out_trade_no: Mapped[str] = mapped_column(String(32))
+    code_url: Mapped[str] = mapped_column(String(200))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str] = mapped_column(String(127))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    __table_args__ = (UniqueConstraint("order_id", "channel", name="uq_qr_code_per_order"),
+                      UniqueConstraint("channel", "out_trade_no", name="uq_qr_code_out_trade_no"))

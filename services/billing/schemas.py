@@ -23,6 +23,17 @@ class NotificationResult(Schema):
     order_id = fields.UUID(allow_none=True)
 
 
+class QrCode(Schema):
+    order_id = fields.UUID()
+    channel = fields.Str(metadata={"description": "wechat_pay"})
+    out_trade_no = fields.Str(metadata={"description": "the provider's merchant order number: the order's id"})
+    code_url = fields.Str(metadata={"description": "the link the code carries (weixin://wxpay/bizpayurl?pr=...)"})
+    amount_fen = fields.Int()
+    description = fields.Str()
+    expires_at = fields.AwareDateTime()
+    png_base64 = fields.Str(metadata={"description": "the code as a PNG image, base64"})
+
+
 class BankAccount(Schema):
     bank = fields.Str()
     account_name = fields.Str()

@@ -1,22 +1,29 @@
 """The billing service: orders, payments (QR, bank statements), the clerk's review
 queue, refunds, invoices and monthly reports."""
+import base64
 import csv
 import io
+import json
+import logging
+from datetime import timedelta
 
 import eventlet
+import segno
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Response
 
 from shared import settings
 from shared.calendar import utcnow
 from shared.contracts import enrollment, exam, learning
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, Unavailable
 from shared.service import ServiceBase, api, event_handler, load_body
 from shared.web.pagination import PageQuery, slice_page
 from shared.uploads import spool
 from shared.web.problems import BadSignature
 
 from . import actions, domain, schemas
+from .channels import wechatpay
+from .domain import qr as qr_rules
 from .domain import invoices as invoice_rules
 from .domain import prices
 from .domain import reports
@@ -25,6 +32,16 @@ from .invoice_pdf import invoice_pdf
 ORDER_READERS = ("finance_clerk", "admin", "base_operator", "learner")
 FINANCE = ("finance_clerk", "admin")
 PRICE_READERS = ("admin", "finance_clerk", "base_operator")
+QR_ASKERS = ("learner", "base_operator")
+log = logging.getLogger(__name__)
+_wechatpay_channels: dict[wechatpay.Settings, wechatpay.WeChatPayChannel] = {}
+
+
+def wechatpay_fail_doc(why: str) -> dict:
+    """A notification's refusal as WeChat Pay expects it, for the OpenAPI document."""
+    return {"description": why, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string", "enum": ["FAIL"]}, "message": {"type": "string"}}}}}}
 
 
 class BillingService(ServiceBase):
@@ -55,6 +72,13 @@ class BillingService(ServiceBase):
             if name.strip() == provider and secret:
                 return secret.strip().encode()
         return None
+
+    def wechatpay_channel(self) -> wechatpay.WeChatPayChannel:
+        """The WeChat Pay channel of these settings (made once per settings)."""
+        settings = wechatpay.Settings.from_config(self.config)
+        if settings not in _wechatpay_channels:
+            _wechatpay_channels[settings] = wechatpay.WeChatPayChannel(settings)
+        return _wechatpay_channels[settings]
 
     # -- events ----------------------------------------------------------------
 
@@ -94,6 +118,64 @@ class BillingService(ServiceBase):
                 tx, channel=provider, reference=body["transaction_id"], order_id=body["order_id"],
                 amount_fen=body["amount_fen"], paid_at=body["paid_at"], now=utcnow())
         return {"settlement": settlement.value, "order_id": order.order_id if order else None}
+
+    @api("POST", "/billing/orders/<uuid:order_id>/qr/wechatpay", roles=QR_ASKERS, response=schemas.QrCode,
+         status=201, alternatives={200: "the code already made for this order, still payable"},
+         responses={409: "The order is not open, or its code has expired",
+                    503: "WeChat Pay could not be reached or refused the order; nothing was recorded"})
+    def wechatpay_code(self, request, principal, order_id):
+        """A WeChat Pay QR code for an open order (a Native order with the provider:
+        our order as its out_trade_no, the exact amount, the program's name, an expiry):
+        its link (code_url) and a PNG to show. Asking again answers the same code (200)
+        while it can be paid, never a second provider order."""
+        try:
+            channel = self.wechatpay_channel()
+        except wechatpay.ChannelNotConfigured as exc:
+            log.error("WeChat Pay is not configured: %s", exc)
+            raise Unavailable("WeChat Pay is not configured on this server") from None
+        valid_for = timedelta(minutes=int(self.config.get("WECHATPAY_CODE_MINUTES", 120)))
+        with self.db.transaction() as tx:
+            code, new = actions.qr.wechatpay_code(tx, channel, order_id, principal, utcnow(), valid_for)
+            view = actions.qr.code_view(code, qr_png(code.code_url))
+        return (201 if new else 200), view
+
+    @api("POST", "/billing/payments/wechatpay/notify", public=True, load_request=False, status=204,
+         responses={400: wechatpay_fail_doc("Verified but not readable (resource, amount, merchant); "
+                                            "no effect"),
+                    401: wechatpay_fail_doc("The signature does not verify, the key is not ours or the "
+                                            "timestamp is stale; no effect"),
+                    503: wechatpay_fail_doc("The channel is not configured here; WeChat Pay retries later")})
+    def wechatpay_notification(self, request):
+        """WeChat Pay's payment notification (API v3), as it sends it: Wechatpay-Signature
+        over timestamp, nonce and body, verified with the platform public key named by
+        Wechatpay-Serial; a timestamp more than 5 minutes away refused; `resource`
+        decrypted with the APIv3 key. A payment settles as every payment does (exact
+        amount pays, each transaction once, else the review queue). 204 stops WeChat
+        Pay's retries; a failure answers 4xx {"code": "FAIL", "message"} and does nothing."""
+        raw = request.get_data(cache=True)
+        try:
+            channel = self.wechatpay_channel()
+        except wechatpay.ChannelNotConfigured as exc:
+            log.error("WeChat Pay notification not handled, the channel is not configured: %s", exc)
+            return wechatpay_fail(503, "not configured")
+        try:
+            resource = channel.notification(request.headers, raw, utcnow())
+            if resource is None:
+                return Response(status=204)  # verified, not a payment: nothing to do
+            paid = qr_rules.paid_transaction(resource, channel.settings.mchid, channel.settings.appid)
+        except (wechatpay.BadNotification, qr_rules.NotPaid) as exc:
+            # Logged without the body: who sent it and why it was refused.
+            log.warning("WeChat Pay notification refused: %s", exc, extra={
+                "wechatpay_serial": request.headers.get("Wechatpay-Serial", "")[:80],
+                "wechatpay_timestamp": request.headers.get("Wechatpay-Timestamp", "")[:20],
+                "client": request.remote_addr})
+            return wechatpay_fail(getattr(exc, "status", 400), str(exc))
+        with self.db.transaction() as tx:
+            settlement, order = actions.qr.record_wechatpay(tx, paid, utcnow())
+        log.info("WeChat Pay payment %s", settlement.value, extra={
+            "transaction_id": paid.transaction_id, "out_trade_no": paid.out_trade_no,
+            "order_id": str(order.order_id) if order else None})
+        return Response(status=204)
 
     @api("POST", "/billing/statements", roles=FINANCE, query=schemas.StatementUpload,
          response=schemas.StatementImport, status=201,
@@ -296,3 +378,16 @@ class BillingService(ServiceBase):
             return Response("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="billing-{first:%Y-%m}.csv"'})
         return slice_page([vars(r) for r in rows], query)
+
+
+def qr_png(link: str) -> str:
+    """The code to scan, as a PNG, base64."""
+    out = io.BytesIO()
+    segno.make(link, error="m").save(out, kind="png", scale=6, border=4)
+    return base64.b64encode(out.getvalue()).decode()
+
+
+def wechatpay_fail(status: int, message: str) -> Response:
+    """The failure answer WeChat Pay documents: 4xx/5xx with {"code": "FAIL", "message"}."""
+    return Response(json.dumps({"code": "FAIL", "message": message}, ensure_ascii=False), status=status,
+                    content_type="application/json")

@@ -310,6 +310,15 @@ def mail_sink_program(env=os.environ) -> Program:
                                 env.get("IDENTITY_SMTP_PORT", "8025"), "--maildir", str(VAR / "mail")])
 
 
+def paystand_program(env=os.environ) -> Program:
+    """Development only: the local stand-in of WeChat Pay API v3 (shared/dev/paystand),
+    where billing's development settings point (docs/payments.md)."""
+    port = env.get("PAYSTAND_PORT", "8090")
+    url = f"http://127.0.0.1:{port}/paystand/health"
+    return Program("paystand", [sys.executable, "-m", "shared.dev.paystand", "serve", "--port", port],
+                   live=url, ready=url)
+
+
 def development_identity_settings() -> None:
     """The services verify tokens against identity's published keys (JWKS) as in
     production; the development key file still verifies `make token`'s tokens."""
@@ -317,7 +326,7 @@ def development_identity_settings() -> None:
 
 
 def default_stack(env=os.environ) -> Stack:
-    programs = service_programs(env) + [mail_sink_program(env)]
+    programs = service_programs(env) + [mail_sink_program(env), paystand_program(env)]
     try:
         gateway = gateway_program(local_gateway(env))
     except GatewaySettingError:  # `make run` says so; status and stop go on without it
@@ -333,6 +342,8 @@ def start() -> int:
         (VAR / d).mkdir(parents=True, exist_ok=True)
     from shared.tokens import ensure_dev_keys
     ensure_dev_keys(VAR / "keys")
+    from shared.dev.paystand import keys as paystand_keys
+    paystand_keys.ensure(VAR / "keys" / "wechatpay")
     postgres = os.environ.get("CEA_POSTGRES", "") not in ("", "0")
     if not infra.ensure(os.environ, list(SERVICES), postgres=postgres):
         return 1
@@ -377,6 +388,9 @@ def start() -> int:
     print(f"  {'mailsink':<12} SMTP on 127.0.0.1:{os.environ.get('IDENTITY_SMTP_PORT', '8025')}, "
           "mail kept in "
           f"var/mail; SMS in var/sms/outbox.jsonl   pid {states['mailsink']['pid']}")
+    print(f"  {'paystand':<12} WeChat Pay API v3 stand-in on http://127.0.0.1:"
+          f"{os.environ.get('PAYSTAND_PORT', '8090')} (keys in var/keys/wechatpay)   "
+          f"pid {states['paystand']['pid']}")
     if not _has_admin():
         print("\nNo administrator yet: make admin LOGIN=<name> NAME=<full name>")
     return 0

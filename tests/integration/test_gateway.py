@@ -263,7 +263,8 @@ def test_make_run_keeps_the_gateway_running_as_one_more_program(tmp_path, echo):
            **{f"{s.upper()}_HTTP": echo.address for s in local.SERVICES}}
     program = local.gateway_program(local.local_gateway(env))
     assert program.name == "gateway" and program.command[0] == nginx
-    assert [p.name for p in local.default_stack(env).programs] == [*local.SERVICES, "mailsink", "gateway"]
+    assert [p.name for p in local.default_stack(env).programs] == [*local.SERVICES, "mailsink", "paystand",
+                                                                 "gateway"]
     # The same program, in a folder of its own, under supervisord.
     gateway = Gateway(tmp_path / "gateway", env["GATEWAY_HTTP"], {"billing": echo.address}, [FRONTEND])
     gateway.write()

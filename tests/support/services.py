@@ -10,6 +10,7 @@ from nameko.containers import ServiceContainer
 
 from shared.tokens import mint
 from shared.web.server import ApiServer
+from tests.support import paystand
 from tests.support.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +74,9 @@ class RunningServices:
             "JWT_PUBLIC_KEY": self.keys.public.decode(),
             **TEST_SETTINGS,
         }
+        if name == "billing":  # WeChat Pay: test keys; tests of the channel start the stand-in
+            config.update(paystand.billing_settings(paystand.test_keys(), paystand.UNREACHABLE,
+                                                    paystand.UNREACHABLE + "/billing/payments/wechatpay/notify"))
         if name == "identity":  # signs with the test key pair; SMS to a file; SMTP: see mail_sink
             config.update(TOKEN_SIGNING_KEYS=self.keys.private.decode(),
                           SMS_SINK_FILE=f"{self.workdir}/sms.jsonl", SMTP_PORT="1")
