@@ -64,11 +64,14 @@ def render() -> str:
     for c in contracts:
         out.append(f"| [`{c.type}`](#{c.type.replace('.', '')}-v{c.version}) | {c.version} | "
                    f"{c.producer} | {', '.join(c.consumers)} |")
+    newest = {c.type: c.version for c in sorted(contracts, key=lambda c: c.version)}
     for c in contracts:
         emitters, handlers = flow.of(c)
+        emitted = (f"emitted by {', '.join(f'`{e}`' for e in emitters)}" if emitters
+                   else f"no longer emitted (v{newest[c.type]} replaced it)" if c.version < newest[c.type]
+                   else "emitted by (no `tx.emit` of it found)")
         out += ["", f"### {c.type} v{c.version}", "", c.description, "",
-                f"Producer: **{c.producer}**, emitted by "
-                f"{', '.join(f'`{e}`' for e in emitters) or '(no `tx.emit` of it found)'}.", "",
+                f"Producer: **{c.producer}**, {emitted}.", "",
                 "Consumers (`service.handler → the actions function it calls`):" if handlers
                 else "Consumers: (none yet).", ""]
         out += [f"- `{h}`" for h in handlers]
