@@ -2,6 +2,7 @@
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from shared.calendar import program_date, start_of_day, utcnow
 from tests.support import events
 from tests.support.learning_accounts import open_account, study
 
@@ -47,9 +48,12 @@ def test_study_is_recorded_once_per_session_and_refused_outside_the_program(serv
 def test_time_beyond_the_daily_cap_is_refused_on_record(services, bus):
     sink = bus.sink("learning.account-opened")
     services.start("learning", DAILY_STUDY_CAP_MINUTES=90)
-    eid, _, learner = open_account(services, bus, sink)
-    assert study(learner, eid, "F01", 60).json()["accepted_minutes"] == 60
-    capped = study(learner, eid, "F02", 60).json()
+    eid, _, learner = open_account(services, bus, sink, activated_at=utcnow() - timedelta(days=3))
+    # Both sessions on one day in Shanghai, whatever the hour the test runs at (sessions
+    # laid end to end from "now" crossed midnight between 23:00 and 24:00 Shanghai).
+    yesterday_morning = start_of_day(program_date(utcnow()) - timedelta(days=1)) + timedelta(hours=8)
+    assert study(learner, eid, "F01", 60, started=yesterday_morning).json()["accepted_minutes"] == 60
+    capped = study(learner, eid, "F02", 60, started=yesterday_morning + timedelta(minutes=60)).json()
     assert (capped["accepted_minutes"], capped["refused_minutes"]) == (30, 30)
     assert "daily study cap" in capped["refusal_reason"]
 
