@@ -198,9 +198,11 @@ def _poison(run: Run) -> None:
     with sqlite3.connect(registry, timeout=30) as db:
         db.execute("CREATE TRIGGER chaos_refuse BEFORE INSERT ON certificates "
                    "BEGIN SELECT RAISE(ABORT, 'chaos: the registry refuses new certificates'); END;")
-    # The cause stays until a quarter of the learners' passes were dead-lettered;
-    # then it is fixed, the retries in flight run out, and the operator replays.
-    wanted = MALFORMED_PER_SERVICE + max(1, len(run.driver.learners) // 4)
+    # The cause stays until a quarter of the learners' passes were dead-lettered (at
+    # most half the driver's threads: each thread waits on its learner's certificate,
+    # so no more passes than threads can arrive while the cause stands); then it is
+    # fixed, the retries in flight run out, and the operator replays.
+    wanted = MALFORMED_PER_SERVICE + max(1, min(len(run.driver.learners) // 4, run.driver.threads // 2))
     while not run.stop.is_set() and system.broker.queues().get(
             "certificate.dead-letter", {}).get("messages", 0) < wanted:
         time.sleep(1)  # watching the dead-letter queue fill
