@@ -99,7 +99,7 @@ class Runtime(DependencyProvider):
 
     def broker_ok(self) -> bool:
         consumer_ok = self.consumer.connected or not self.consumer.handlers
-        relay_ok = (self.relay.connected and not self.relay.blocked) or not self.relay.enabled
+        relay_ok = not self.relay.alarm() and (self.relay.connected or not self.relay.enabled)
         return consumer_ok and relay_ok
 
     def readiness(self) -> dict:

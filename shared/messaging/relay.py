@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import time
+import urllib.request
 import uuid
 import eventlet
 from eventlet.event import Event as Signal
@@ -47,7 +48,30 @@ class OutboxRelay(SharedExtension):
         self.blocked = None  # the broker's reason while it refuses publishes (an alarm)
         self.heartbeat = int(config.get("AMQP_HEARTBEAT", 30))
         self.database.on_commit_with_events(self.wake)
-        self.database.publishing_refused = lambda: self.blocked
+        self.database.publishing_refused = self.alarm
+        # With the relay in a process of its own (OUTBOX_RELAY=false), the broker's alarm
+        # reaches that process, not this one: ask it (its probes on RELAY_HTTP).
+        address = str(config.get("RELAY_HTTP") or "")
+        host, _, port = address.rpartition(":")
+        self._alarm_url = (None if self.enabled or not port.isdigit() else
+                           f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}/relay/alarm")
+        self._alarm_asked_at, self._relay_alarm = 0.0, None
+
+    def alarm(self):
+        """The broker's reason while it refuses publishes (a memory or disk alarm), or
+        None. Asked of the relay process at most once a second; a relay process that
+        does not answer is no alarm (its own probes say it is down)."""
+        if self._alarm_url is None:
+            return self.blocked
+        now = time.monotonic()
+        if now - self._alarm_asked_at >= 1.0:
+            self._alarm_asked_at = now
+            try:
+                with urllib.request.urlopen(self._alarm_url, timeout=0.5) as answer:
+                    self._relay_alarm = answer.read().decode("utf-8", "replace").strip() or None
+            except (OSError, ValueError):
+                self._relay_alarm = None
+        return self._relay_alarm
 
     def start(self):
         if self.enabled:

@@ -150,7 +150,7 @@ class RelayProcess:
 
     def _after_connection(self):
         """Between connections: what was in flight is anyone's again; back off."""
-        self.channel = None
+        self.channel, self.blocked = None, False  # a new connection learns the alarm anew
         self._give_back()
         if not self.stopping:
             delay = self.broker_backoff.next()
@@ -307,6 +307,8 @@ def serve_probes(relay: RelayProcess, address: str) -> ThreadingHTTPServer:
                 status, body = (200, b"live") if relay.live() else (503, b"stalled")
             elif self.path == "/health/ready":
                 status, body = (200, b"ready") if relay.ready() else (503, b"not ready")
+            elif self.path == "/relay/alarm":  # the service asks: does the broker refuse publishes?
+                status, body = 200, b"the broker refuses publishes (resource alarm)" if relay.blocked else b""
             elif self.path == "/metrics":
                 status, body = 200, generate_latest(relay.metrics)
             else:

@@ -161,6 +161,7 @@ def test_the_relay_process_outlives_a_database_outage(tmp_path, services, bus, b
     relay = Relay(tmp_path, {**config, "DATABASE_URL": database.url}).start()
     try:
         wait_for(lambda: relay.probe("/health/ready") == 200, timeout=30)
+        assert relay.probe("/relay/alarm") == 200  # what its service asks (test_broker_alarm.py)
         database.close()
         bus.publish(events.enrolled("停电后"))  # billing commits it; the relay cannot read it yet
         wait_for(lambda: relay.probe("/health/ready") == 503, timeout=30, message="ready without its database")
