@@ -88,8 +88,8 @@ def _put_dead_letters(uri, ids):
     topology.declare_exchange(channel)
     topology.declare_service_queue(channel, "billing", {"enrollment.enrolled"})
     topology.declare_retry_and_dead_letter(channel, "billing", [1000])
-    for event_id in ids:
-        channel.basic_publish(amqp.Message(b'{"id": "%s"}' % event_id.encode(), message_id=event_id,
+    for event_id in ids:  # confirmed: queued before the operator lists them
+        channel.basic_publish_confirm(amqp.Message(b'{"id": "%s"}' % event_id.encode(), message_id=event_id,
                                            type="enrollment.enrolled", delivery_mode=2, application_headers={
                                                "x-cea-attempts": 5, "x-cea-reason": "gave-up",
                                                "x-cea-error": "KeyError: 'fee'"}),
