@@ -152,8 +152,9 @@ def test_the_expiry_timer_expires_each_ended_account_once_and_survives_a_restart
 def test_concurrent_reports_sharing_a_commit_each_count_once_and_the_cap_holds(services, bus):
     sink = bus.sink("learning.account-opened", "learning.study-started")
     services.start("learning", DAILY_STUDY_CAP_MINUTES=8, PROGRESS_BATCH_WINDOW_SECONDS=0.05)
-    eid, _, learner = open_account(services, bus, sink)
-    started = utcnow() - timedelta(minutes=30)
+    eid, _, learner = open_account(services, bus, sink, activated_at=utcnow() - timedelta(days=3))
+    # every report on one Shanghai day, whatever the hour the test runs at
+    started = start_of_day(program_date(utcnow()) - timedelta(days=1)) + timedelta(hours=8)
     # one-minute reports a minute apart (a learner's sessions never overlap)
     heartbeats = [("F01", f"hb-{i}", started + timedelta(minutes=i)) for i in range(10)]
     reports = heartbeats + heartbeats[:5] + [("V07", f"wrong-{i}", started) for i in range(5)]
